@@ -1,0 +1,306 @@
+/*
+ * golem_promise.h — the public C ABI of golem-promise.
+ *
+ * golem-promise implements Golem's promise API (golem:api/host) locally: a worker creates a
+ * promise, hands its id to someone else, awaits it, and resumes with the bytes passed to
+ * complete it.  State lives in SQLite: a file (durable, shared by processes) or ":memory:".
+ *
+ * Conventions (see docs/c-api.md):
+ *  - Every name starts with gp_ / GP_.  Functions are gp_<object>_<verb>.
+ *  - Fallible functions return int: GP_OK (0) or a negative GP_E* code whose value never
+ *    changes.  gp_errstr(code) gives a static text; gp_last_error_message() gives the message
+ *    of the last failure on the calling thread.
+ *  - Output parameters come first and are named out.  What a caller receives through an out
+ *    parameter it owns and releases with the matching gp_*_free / gp_*_close.  Free and close
+ *    functions accept NULL (and a pointer to NULL) and do nothing then.
+ *  - Input buffers and strings are copied; the library never keeps a caller's pointer.
+ *  - No exception or C++ error crosses this boundary; NULL or malformed arguments give
+ *    GP_EINVAL, never a crash.
+ *  - Thread safety: a gp_host and its gp_worker handles may be used from many threads at once.
+ *    Closing a handle must not race with other calls on that same handle.
+ */
+#ifndef GOLEM_PROMISE_H
+#define GOLEM_PROMISE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------- export and version */
+
+#if defined(_WIN32)
+#  if defined(GP_BUILDING_LIBRARY)
+#    define GP_API __declspec(dllexport)
+#  elif defined(GP_STATIC)
+#    define GP_API
+#  else
+#    define GP_API __declspec(dllimport)
+#  endif
+#else
+#  define GP_API __attribute__((visibility("default")))
+#endif
+
+#define GP_VERSION_MAJOR 0
+#define GP_VERSION_MINOR 1
+#define GP_VERSION_PATCH 0
+/** MAJOR*10000 + MINOR*100 + PATCH; compare with gp_version_number() at run time. */
+#define GP_VERSION_NUMBER (GP_VERSION_MAJOR * 10000 + GP_VERSION_MINOR * 100 + GP_VERSION_PATCH)
+#define GP_VERSION_STRING "0.1.0"
+
+/** The library's version as "MAJOR.MINOR.PATCH"; a static string, never NULL. */
+GP_API const char *gp_version(void);
+/** The library's GP_VERSION_NUMBER, so a host can check that header and library agree. */
+GP_API unsigned gp_version_number(void);
+
+/* ---------------------------------------------------------------- status codes */
+
+/* These values are pinned: they never change between releases. */
+#define GP_OK                0   /**< success */
+#define GP_EINVAL           -1   /**< invalid argument: NULL pointer, malformed id, bad name */
+#define GP_ENOTFOUND        -2   /**< the promise does not exist (never created, or deleted) */
+#define GP_ETIMEOUT         -3   /**< an await ran out of time; the promise is still pending */
+#define GP_ECORRUPT         -4   /**< stored data is damaged (e.g. an oplog entry fails verification) */
+#define GP_EIO              -5   /**< the database could not be read or written (disk, permissions) */
+#define GP_ENOMEM           -6   /**< out of memory */
+#define GP_EBUSY            -7   /**< the database stayed locked longer than the busy timeout */
+#define GP_ENOTOWNER        -8   /**< a worker awaited a promise that another worker created */
+#define GP_ETOOBIG          -9   /**< a payload is larger than GP_MAX_PAYLOAD */
+#define GP_ESCHEMA         -10   /**< not a golem-promise database, or one of a newer schema */
+#define GP_ENONDETERMINISM -11   /**< replay: a host call differs from the recorded one */
+#define GP_EWORKERNOTFOUND -12   /**< the worker does not exist in this host */
+#define GP_EINTERNAL       -99   /**< a bug in golem-promise; the message says where */
+
+/** Largest payload accepted, in bytes (1 GiB). Golem sets no limit; SQLite caps a BLOB. */
+#define GP_MAX_PAYLOAD ((size_t)1 << 30)
+
+/** A static, human-readable name for a status code ("GP_ENOTFOUND: promise not found").
+ *  Unknown codes give "unknown status code". Never NULL. */
+GP_API const char *gp_errstr(int code);
+
+/** The message of the last failing call on this thread; "" if none failed yet.  Borrowed:
+ *  valid until the next gp_ call on this thread.  Never NULL. */
+GP_API const char *gp_last_error_message(void);
+
+/** The status code of the last failing call on this thread (GP_OK if none). */
+GP_API int gp_last_error_code(void);
+
+/* ---------------------------------------------------------------- identifiers */
+
+/** Longest worker name Golem accepts. */
+#define GP_WORKER_NAME_MAX 100
+/** Bytes needed for a UUID's text form plus its NUL. */
+#define GP_UUID_TEXT_SIZE 37
+/** Bytes enough for any worker id text ("uuid/name") plus NUL. */
+#define GP_WORKER_ID_TEXT_SIZE (36 + 1 + GP_WORKER_NAME_MAX + 1)
+/** Bytes enough for any promise id text ("uuid/name/oplog_idx") plus NUL. */
+#define GP_PROMISE_ID_TEXT_SIZE (GP_WORKER_ID_TEXT_SIZE + 1 + 20)
+
+/** Golem's Uuid: high_bits are the most significant 64 bits of the big-endian UUID. */
+typedef struct gp_uuid_t {
+    uint64_t high_bits;
+    uint64_t low_bits;
+} gp_uuid_t;
+
+/** Golem's WorkerId. worker_name is NUL-terminated, 1..GP_WORKER_NAME_MAX characters. */
+typedef struct gp_worker_id_t {
+    gp_uuid_t component_id;
+    char worker_name[GP_WORKER_NAME_MAX + 1];
+} gp_worker_id_t;
+
+/** Golem's PromiseId: the creating worker and the oplog index of the creating call. */
+typedef struct gp_promise_id_t {
+    gp_worker_id_t worker_id;
+    uint64_t oplog_idx;
+} gp_promise_id_t;
+
+/** Parses a UUID in any case ("a1a2a3a4-b1b2-c1c2-d1d2-d3d4d5d6d7d8").  GP_EINVAL if malformed. */
+GP_API int gp_uuid_parse(gp_uuid_t *out, const char *text);
+/** Writes the lower-case 36-character form and a NUL into out[GP_UUID_TEXT_SIZE]. */
+GP_API int gp_uuid_format(char *out, size_t out_size, const gp_uuid_t *uuid);
+
+/** GP_OK if name is a worker name Golem accepts (1 to 100 of A-Z a-z 0-9 _ -, not starting
+ *  with '-'), else GP_EINVAL with the rule in the last-error message. */
+GP_API int gp_worker_name_validate(const char *name);
+
+/** Fills out from a component id and worker name (validated as gp_worker_name_validate). */
+GP_API int gp_worker_id_make(gp_worker_id_t *out, const gp_uuid_t *component_id,
+                             const char *worker_name);
+/** Parses "uuid/worker_name". */
+GP_API int gp_worker_id_parse(gp_worker_id_t *out, const char *text);
+/** Writes "uuid/worker_name" and a NUL; out_size must be at least GP_WORKER_ID_TEXT_SIZE or
+ *  the text's length + 1.  GP_EINVAL if it does not fit. */
+GP_API int gp_worker_id_format(char *out, size_t out_size, const gp_worker_id_t *worker_id);
+
+/** Parses "uuid/worker_name/oplog_idx", splitting at the last '/'. */
+GP_API int gp_promise_id_parse(gp_promise_id_t *out, const char *text);
+/** Writes "uuid/worker_name/oplog_idx" and a NUL (see gp_worker_id_format for out_size). */
+GP_API int gp_promise_id_format(char *out, size_t out_size, const gp_promise_id_t *promise_id);
+
+/* ---------------------------------------------------------------- byte buffers */
+
+/** A payload returned by the library.  The caller owns data and releases it with gp_bytes_free.
+ *  data may be NULL when len is 0. */
+typedef struct gp_bytes_t {
+    uint8_t *data;
+    size_t len;
+} gp_bytes_t;
+
+/** Frees bytes->data and sets it to NULL, len to 0.  Accepts NULL. */
+GP_API void gp_bytes_free(gp_bytes_t *bytes);
+
+/** Frees a string returned by the library.  Accepts NULL. */
+GP_API void gp_string_free(char *text);
+
+/* ---------------------------------------------------------------- hosts */
+
+/** A host: one SQLite database holding many workers and their promises. Opaque. */
+typedef struct gp_host gp_host;
+
+#define GP_SYNCHRONOUS_FULL   2   /**< durable across power loss (default for files) */
+#define GP_SYNCHRONOUS_NORMAL 1   /**< durable across process crashes only; faster */
+
+/** Options for gp_host_open.  Set version to GP_HOST_OPTIONS_VERSION; zero fields take
+ *  their defaults, so `gp_host_options_t o = {GP_HOST_OPTIONS_VERSION};` is valid. */
+typedef struct gp_host_options_t {
+    uint32_t version;
+    /** GP_SYNCHRONOUS_FULL (default) or GP_SYNCHRONOUS_NORMAL; ignored for ":memory:". */
+    int32_t synchronous;
+    /** How long a writer waits for another process's lock before GP_EBUSY; 0 = 5000 ms. */
+    int32_t busy_timeout_ms;
+    /** Longest interval between store re-checks of a waiting await, in µs, as a safety net for
+     *  completions by other processes; 0 = 50000 µs. */
+    int32_t fallback_poll_us;
+} gp_host_options_t;
+
+#define GP_HOST_OPTIONS_VERSION 1
+
+/**
+ * Opens (creating if needed) the host database at path, or a private in-memory host for
+ * ":memory:".  opts may be NULL for defaults.  On success *out is a new handle that the caller
+ * closes with gp_host_close.  A file that is not a golem-promise database, or one of a newer
+ * schema, gives GP_ESCHEMA and is left untouched.
+ */
+GP_API int gp_host_open(gp_host **out, const char *path, const gp_host_options_t *opts);
+
+/** Releases the caller's handle and sets *host to NULL.  Workers opened from it stay valid
+ *  (they keep the database open until they are closed too).  Accepts NULL and *host == NULL.
+ *  Awaits in progress on other threads must have returned first. */
+GP_API void gp_host_close(gp_host **host);
+
+/* Host-level calls act as an outside party (a webhook, another service, a test harness): they
+ * write no oplog entry, and may await any worker's promise. */
+
+/** Completes a pending promise with a copy of data[0..len).  *out is 1 if this call completed
+ *  it, 0 if it was already completed (first payload wins; the payload is unchanged).
+ *  GP_ENOTFOUND if the promise does not exist.  data may be NULL when len is 0.  When *out is
+ *  1 the completion is committed (durable on a file host) before the call returns. */
+GP_API int gp_host_complete_promise(int *out, gp_host *host, const gp_promise_id_t *promise_id,
+                                    const uint8_t *data, size_t len);
+
+/** If the promise is completed, *out_ready = 1 and *out receives a copy of its payload (free
+ *  with gp_bytes_free); if pending, *out_ready = 0 and *out = {NULL, 0}.  GP_ENOTFOUND if gone. */
+GP_API int gp_host_poll_promise(gp_bytes_t *out, int *out_ready, gp_host *host,
+                                const gp_promise_id_t *promise_id);
+
+/**
+ * Waits until the promise is completed and gives its payload in *out (free with gp_bytes_free).
+ * timeout_ms < 0 waits forever; 0 checks once.  GP_ETIMEOUT when time runs out (the promise
+ * stays pending); GP_ENOTFOUND if it does not exist or is deleted while waiting.  Holds no lock
+ * while waiting: other threads may complete or delete meanwhile.
+ */
+GP_API int gp_host_await_promise(gp_bytes_t *out, gp_host *host,
+                                 const gp_promise_id_t *promise_id, int64_t timeout_ms);
+
+/** Deletes the promise, pending or completed, waking its waiters with GP_ENOTFOUND.  Deleting
+ *  a promise that does not exist is not an error (idempotent, as in Golem). */
+GP_API int gp_host_delete_promise(gp_host *host, const gp_promise_id_t *promise_id);
+
+/* ---------------------------------------------------------------- workers */
+
+/** A worker of a host, with its own oplog.  Opaque. */
+typedef struct gp_worker gp_worker;
+
+/**
+ * Opens the worker id of host, creating it (and its oplog entry 1) if it does not exist yet.
+ * The name must pass gp_worker_name_validate.  Close *out with gp_worker_close.
+ */
+GP_API int gp_worker_open(gp_worker **out, gp_host *host, const gp_worker_id_t *worker_id);
+
+/** Releases the handle and sets *worker to NULL.  Accepts NULL and *worker == NULL. */
+GP_API void gp_worker_close(gp_worker **worker);
+
+/** Copies the worker's id into *out. */
+GP_API int gp_worker_get_id(gp_worker_id_t *out, const gp_worker *worker);
+
+/* Worker-level calls are the host functions a Golem worker calls: each appends one entry to the
+ * worker's oplog, recording its inputs and its result (errors included). */
+
+/** Creates a pending promise; its id's oplog_idx is the index of the entry this call appends. */
+GP_API int gp_worker_create_promise(gp_promise_id_t *out, gp_worker *worker);
+
+/** As gp_host_complete_promise, recorded in the worker's oplog.  Any worker may complete any
+ *  promise of the host. */
+GP_API int gp_worker_complete_promise(int *out, gp_worker *worker,
+                                      const gp_promise_id_t *promise_id, const uint8_t *data,
+                                      size_t len);
+
+/** As gp_host_poll_promise, recorded in the worker's oplog. */
+GP_API int gp_worker_poll_promise(gp_bytes_t *out, int *out_ready, gp_worker *worker,
+                                  const gp_promise_id_t *promise_id);
+
+/** As gp_host_await_promise, but only for promises this worker created (Golem 1.3+):
+ *  another worker's promise gives GP_ENOTOWNER.  A finished await (payload or error) is
+ *  recorded in the oplog; a timeout is not, since the call did not finish. */
+GP_API int gp_worker_await_promise(gp_bytes_t *out, gp_worker *worker,
+                                   const gp_promise_id_t *promise_id, int64_t timeout_ms);
+
+/** As gp_host_delete_promise, recorded in the worker's oplog. */
+GP_API int gp_worker_delete_promise(gp_worker *worker, const gp_promise_id_t *promise_id);
+
+/** Golem's get-oplog-index: appends a no-op entry and gives its index in *out. */
+GP_API int gp_worker_get_oplog_index(uint64_t *out, gp_worker *worker);
+
+/* ---------------------------------------------------------------- oplog inspection */
+
+/** Kinds of oplog entries. */
+#define GP_OPLOG_CREATE          1  /**< the worker's creation (always index 1) */
+#define GP_OPLOG_CREATE_PROMISE  2
+#define GP_OPLOG_COMPLETE_PROMISE 3
+#define GP_OPLOG_POLL_PROMISE    4
+#define GP_OPLOG_AWAIT_PROMISE   5
+#define GP_OPLOG_DELETE_PROMISE  6
+#define GP_OPLOG_GET_OPLOG_INDEX 7
+
+/** One oplog entry, decoded. */
+typedef struct gp_oplog_entry_t {
+    uint64_t oplog_idx;          /**< the entry's index, from 1 */
+    int32_t kind;                /**< a GP_OPLOG_* value */
+    int32_t status;              /**< the call's result status (GP_OK or a GP_E* code) */
+    int64_t timestamp_us;        /**< when it was written, µs since the Unix epoch */
+    gp_promise_id_t promise_id;  /**< the promise the call created or acted on (zero if none) */
+    int32_t has_payload;         /**< 1 if the call took or returned a payload */
+    int32_t result_flag;         /**< complete: 1 if it completed the promise; poll: 1 if ready */
+    uint64_t payload_len;        /**< the payload's length, when has_payload */
+    uint64_t payload_hash;       /**< 64-bit FNV-1a hash of the payload, when has_payload */
+} gp_oplog_entry_t;
+
+/** *out = the number of entries in the worker's oplog (its last index).
+ *  GP_EWORKERNOTFOUND if the host has no such worker. */
+GP_API int gp_host_oplog_length(uint64_t *out, gp_host *host, const gp_worker_id_t *worker_id);
+
+/** Reads and verifies entry oplog_idx of the worker.  GP_ENOTFOUND if there is no such entry,
+ *  GP_ECORRUPT if the stored entry fails verification. */
+GP_API int gp_host_oplog_read(gp_oplog_entry_t *out, gp_host *host,
+                              const gp_worker_id_t *worker_id, uint64_t oplog_idx);
+
+/** A static name for an oplog kind ("create-promise"); "unknown" for other values. */
+GP_API const char *gp_oplog_kind_name(int32_t kind);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* GOLEM_PROMISE_H */
