@@ -73,8 +73,9 @@ GP_API unsigned gp_version_number(void);
 #define GP_EWORKERNOTFOUND -12   /**< the worker does not exist in this host */
 #define GP_EINTERNAL       -99   /**< a bug in golem-promise; the message says where */
 
-/** Largest payload accepted, in bytes (1 GiB). Golem sets no limit; SQLite caps a BLOB. */
-#define GP_MAX_PAYLOAD ((size_t)1 << 30)
+/** Largest payload accepted, in bytes (900 MiB).  Golem sets no limit; SQLite caps a BLOB
+ *  just under 1 GB, so we stop a little below that with GP_ETOOBIG. */
+#define GP_MAX_PAYLOAD ((size_t)900 * 1024 * 1024)
 
 /** A static, human-readable name for a status code ("GP_ENOTFOUND: promise not found").
  *  Unknown codes give "unknown status code". Never NULL. */
@@ -252,8 +253,9 @@ GP_API int gp_worker_poll_promise(gp_bytes_t *out, int *out_ready, gp_worker *wo
                                   const gp_promise_id_t *promise_id);
 
 /** As gp_host_await_promise, but only for promises this worker created (Golem 1.3+):
- *  another worker's promise gives GP_ENOTOWNER.  A finished await (payload or error) is
- *  recorded in the oplog; a timeout is not, since the call did not finish. */
+ *  another worker's promise gives GP_ENOTOWNER (rejected before it reaches the host, so not
+ *  recorded).  A finished await (payload or GP_ENOTFOUND) is recorded in the oplog; a timeout
+ *  is not, since the call did not finish. */
 GP_API int gp_worker_await_promise(gp_bytes_t *out, gp_worker *worker,
                                    const gp_promise_id_t *promise_id, int64_t timeout_ms);
 

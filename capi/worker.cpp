@@ -1,0 +1,93 @@
+// gp_worker_*: the host functions a worker calls, each recorded in its oplog.
+#include "common.hpp"
+
+using namespace gp::capi;
+
+extern "C" {
+
+GP_API int gp_worker_open(gp_worker** out, gp_host* host, const gp_worker_id_t* worker_id) {
+  return guard([&] {
+    require(out, "out");
+    *out = nullptr;
+    require(host, "host");
+    auto handle = std::make_unique<gp_worker>();
+    handle->impl = host->impl->open_worker(to_core(*require(worker_id, "worker_id")));
+    *out = handle.release();
+  });
+}
+
+GP_API void gp_worker_close(gp_worker** worker) {
+  if (worker == nullptr) return;
+  std::unique_ptr<gp_worker> owned(*worker);
+  *worker = nullptr;
+}
+
+GP_API int gp_worker_get_id(gp_worker_id_t* out, const gp_worker* worker) {
+  return guard([&] {
+    require(out, "out");
+    *out = to_c(require(worker, "worker")->impl->id());
+  });
+}
+
+GP_API int gp_worker_create_promise(gp_promise_id_t* out, gp_worker* worker) {
+  return guard([&] {
+    require(out, "out");
+    *out = gp_promise_id_t{};
+    *out = to_c(require(worker, "worker")->impl->create_promise());
+  });
+}
+
+GP_API int gp_worker_complete_promise(int* out, gp_worker* worker, const gp_promise_id_t* promise_id,
+                                      const uint8_t* data, size_t len) {
+  return guard([&] {
+    require(out, "out");
+    *out = 0;
+    require(worker, "worker");
+    const auto id = to_core(*require(promise_id, "promise_id"));
+    if (data == nullptr && len != 0) require(data, "data");
+    *out = worker->impl->complete_promise(id, data, len) ? 1 : 0;
+  });
+}
+
+GP_API int gp_worker_poll_promise(gp_bytes_t* out, int* out_ready, gp_worker* worker,
+                                  const gp_promise_id_t* promise_id) {
+  return guard([&] {
+    require(out, "out");
+    *out = gp_bytes_t{nullptr, 0};
+    require(out_ready, "out_ready");
+    *out_ready = 0;
+    require(worker, "worker");
+    auto r = worker->impl->poll_promise(to_core(*require(promise_id, "promise_id")));
+    if (r) {
+      give(out, std::move(*r));
+      *out_ready = 1;
+    }
+  });
+}
+
+GP_API int gp_worker_await_promise(gp_bytes_t* out, gp_worker* worker, const gp_promise_id_t* promise_id,
+                                   int64_t timeout_ms) {
+  return guard([&] {
+    require(out, "out");
+    *out = gp_bytes_t{nullptr, 0};
+    require(worker, "worker");
+    give(out, worker->impl->await_promise(to_core(*require(promise_id, "promise_id")), to_timeout(timeout_ms)));
+  });
+}
+
+GP_API int gp_worker_delete_promise(gp_worker* worker, const gp_promise_id_t* promise_id) {
+  return guard([&] {
+    require(worker, "worker");
+    worker->impl->delete_promise(to_core(*require(promise_id, "promise_id")));
+  });
+}
+
+GP_API int gp_worker_get_oplog_index(uint64_t* out, gp_worker* worker) {
+  return guard([&] {
+    require(out, "out");
+    *out = 0;
+    *out = require(worker, "worker")->impl->get_oplog_index();
+  });
+}
+
+}  // extern "C"

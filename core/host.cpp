@@ -1,0 +1,220 @@
+// Host plumbing: opening the database, workers, oplog storage, payload I/O and wake-ups.
+#include "host.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "error.hpp"
+#include "schema.hpp"
+
+namespace gp {
+
+namespace {
+// Payloads up to this size go through one prepared statement; larger ones use incremental
+// blob I/O so that no extra full-size copy is made.
+constexpr std::size_t kInlinePayload = 64 * 1024;
+constexpr std::size_t kMaxPayload = std::size_t{900} * 1024 * 1024;  // GP_MAX_PAYLOAD
+}  // namespace
+
+Host::Host(std::string path, bool memory, const HostOptions& options)
+    : path_(std::move(path)), memory_(memory), options_(options) {}
+
+Host::~Host() = default;
+
+std::shared_ptr<Host> Host::open(const std::string& path, const HostOptions& options) {
+  if (path.empty()) throw Error(Errc::invalid, "host path is empty (use \":memory:\" for a private in-memory host)");
+  if (options.synchronous != 1 && options.synchronous != 2) {
+    throw Error(Errc::invalid, "synchronous must be GP_SYNCHRONOUS_FULL (2) or GP_SYNCHRONOUS_NORMAL (1)");
+  }
+  if (options.busy_timeout_ms < 0 || options.fallback_poll_us <= 0) {
+    throw Error(Errc::invalid, "busy_timeout_ms must be >= 0 and fallback_poll_us > 0");
+  }
+  const bool memory = path == ":memory:";
+  std::shared_ptr<Host> host(new Host(path, memory, options));
+  host->db_ = std::make_unique<sql::Db>(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                                                  SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE);
+  auto& db = *host->db_;
+  sqlite3_busy_timeout(db.raw(), options.busy_timeout_ms);
+  if (!memory && sqlite3_db_readonly(db.raw(), "main") == 1) {
+    throw Error(Errc::io, "cannot open database '" + path + "' for writing (read-only file or directory)");
+  }
+  prepare_schema(db);  // refuses foreign or newer files before anything is written to them
+  if (!memory) {
+    db.exec("PRAGMA journal_mode = WAL");  // readers never block the writer; many processes share it
+    db.exec(options.synchronous == 2 ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
+  }
+  return host;
+}
+
+// ---------------------------------------------------------------- workers and oplog
+
+std::optional<std::int64_t> Host::worker_row(const WorkerId& id) {
+  if (auto it = worker_rows_.find(id); it != worker_rows_.end()) return it->second;
+  auto q = db_->cached("SELECT id FROM workers WHERE component_id = ?1 AND worker_name = ?2");
+  q->bind(1, id.component_id.to_string()).bind(2, id.worker_name);
+  if (!q->step()) return std::nullopt;
+  const auto row = q->int64(0);
+  worker_rows_.emplace(id, row);
+  return row;
+}
+
+std::unique_ptr<Worker> Host::open_worker(const WorkerId& id) {
+  validate_worker_name(id.worker_name);
+  std::lock_guard lock(db_mu_);
+  auto row = worker_row(id);
+  if (!row) {
+    sql::Txn txn(*db_);
+    {
+      auto ins = db_->cached(
+          "INSERT INTO workers (component_id, worker_name, created_us) VALUES (?1, ?2, ?3) "
+          "ON CONFLICT DO NOTHING");
+      ins->bind(1, id.component_id.to_string()).bind(2, id.worker_name).bind(3, now_us()).exec();
+    }
+    const bool created = db_->changes() == 1;
+    row = worker_row(id);
+    if (!row) throw Error(Errc::internal, "worker row vanished after insert");
+    if (created) {
+      OplogEntry e;
+      e.kind = OplogKind::create;
+      append_entry(*row, e);
+    }
+    txn.commit();
+  }
+  return std::unique_ptr<Worker>(new Worker(shared_from_this(), id, *row));
+}
+
+bool Host::has_worker(const WorkerId& id) {
+  std::lock_guard lock(db_mu_);
+  return worker_row(id).has_value();
+}
+
+std::uint64_t Host::append_entry(std::int64_t worker_row, OplogEntry& entry) {
+  {
+    auto q = db_->cached("SELECT coalesce(max(idx), 0) + 1 FROM oplog WHERE worker = ?1");
+    q->bind(1, worker_row).step();
+    entry.idx = static_cast<std::uint64_t>(q->int64(0));
+  }
+  entry.timestamp_us = now_us();
+  const auto blob = encode_entry(entry);
+  auto ins = db_->cached("INSERT INTO oplog (worker, idx, kind, entry) VALUES (?1, ?2, ?3, ?4)");
+  ins->bind(1, worker_row)
+      .bind(2, static_cast<std::int64_t>(entry.idx))
+      .bind(3, static_cast<std::int64_t>(entry.kind))
+      .bind_blob(4, blob.data(), blob.size())
+      .exec();
+  return entry.idx;
+}
+
+std::uint64_t Host::oplog_length(const WorkerId& id) {
+  std::lock_guard lock(db_mu_);
+  const auto row = worker_row(id);
+  if (!row) throw Error(Errc::worker_not_found, "no worker " + id.to_string() + " in this host");
+  auto q = db_->cached("SELECT coalesce(max(idx), 0) FROM oplog WHERE worker = ?1");
+  q->bind(1, *row).step();
+  return static_cast<std::uint64_t>(q->int64(0));
+}
+
+OplogEntry Host::oplog_read(const WorkerId& id, std::uint64_t idx) {
+  std::lock_guard lock(db_mu_);
+  const auto row = worker_row(id);
+  if (!row) throw Error(Errc::worker_not_found, "no worker " + id.to_string() + " in this host");
+  auto q = db_->cached("SELECT kind, entry FROM oplog WHERE worker = ?1 AND idx = ?2");
+  q->bind(1, *row).bind(2, static_cast<std::int64_t>(idx));
+  if (idx > static_cast<std::uint64_t>(INT64_MAX) || !q->step()) {
+    throw Error(Errc::not_found, "worker " + id.to_string() + " has no oplog entry " + std::to_string(idx));
+  }
+  return decode_entry(q->blob(1), q->bytes(1), static_cast<int>(q->int64(0)), idx);
+}
+
+// ---------------------------------------------------------------- payloads
+
+std::int64_t Host::store_payload(const std::uint8_t* data, std::size_t len, int refs) {
+  if (len > kMaxPayload) {
+    throw Error(Errc::too_big, "payload of " + std::to_string(len) + " bytes exceeds the limit of " +
+                                   std::to_string(kMaxPayload) + " bytes (GP_MAX_PAYLOAD)");
+  }
+  if (len <= kInlinePayload) {
+    auto q = db_->cached("INSERT INTO payloads (refs, data) VALUES (?1, ?2)");
+    q->bind(1, refs).bind_blob(2, data, len).exec();
+    return db_->last_insert_rowid();
+  }
+  {
+    auto q = db_->cached("INSERT INTO payloads (refs, data) VALUES (?1, zeroblob(?2))");
+    q->bind(1, refs).bind(2, static_cast<std::int64_t>(len)).exec();
+  }
+  const auto id = db_->last_insert_rowid();
+  sqlite3_blob* blob = nullptr;
+  int rc = sqlite3_blob_open(db_->raw(), "main", "payloads", "data", id, 1, &blob);
+  if (rc != SQLITE_OK) {
+    sqlite3_blob_close(blob);
+    sql::throw_error(db_->raw(), rc, "opening a payload for writing");
+  }
+  constexpr std::size_t kChunk = 8 * 1024 * 1024;
+  for (std::size_t off = 0; off < len && rc == SQLITE_OK; off += kChunk) {
+    const auto n = std::min(kChunk, len - off);
+    rc = sqlite3_blob_write(blob, data + off, static_cast<int>(n), static_cast<int>(off));
+  }
+  const int close_rc = sqlite3_blob_close(blob);
+  if (rc == SQLITE_OK) rc = close_rc;
+  if (rc != SQLITE_OK) sql::throw_error(db_->raw(), rc, "writing a payload");
+  return id;
+}
+
+Bytes Host::read_payload(std::int64_t payload_id) {
+  Bytes out;
+  std::size_t len = 0;
+  {
+    auto q = db_->cached(
+        "SELECT length(data), CASE WHEN length(data) <= 65536 THEN data END FROM payloads WHERE id = ?1");
+    q->bind(1, payload_id);
+    if (!q->step()) throw Error(Errc::corrupt, "payload " + std::to_string(payload_id) + " is missing");
+    len = static_cast<std::size_t>(q->int64(0));
+    out.data.reset(static_cast<std::uint8_t*>(std::malloc(len ? len : 1)));
+    if (!out.data) throw Error(Errc::no_memory, "cannot allocate " + std::to_string(len) + " bytes for a payload");
+    out.len = len;
+    if (!q->is_null(1)) {
+      if (len) std::memcpy(out.data.get(), q->blob(1), len);
+      return out;
+    }
+  }
+  sqlite3_blob* blob = nullptr;
+  int rc = sqlite3_blob_open(db_->raw(), "main", "payloads", "data", payload_id, 0, &blob);
+  if (rc == SQLITE_OK) rc = sqlite3_blob_read(blob, out.data.get(), static_cast<int>(len), 0);
+  const int close_rc = sqlite3_blob_close(blob);
+  if (rc == SQLITE_OK) rc = close_rc;
+  if (rc != SQLITE_OK) sql::throw_error(db_->raw(), rc, "reading a payload");
+  return out;
+}
+
+void Host::add_payload_ref(std::int64_t payload_id, int delta) {
+  {
+    auto q = db_->cached("UPDATE payloads SET refs = refs + ?2 WHERE id = ?1");
+    q->bind(1, payload_id).bind(2, delta).exec();
+  }
+  if (delta < 0) {
+    auto q = db_->cached("DELETE FROM payloads WHERE id = ?1 AND refs <= 0");
+    q->bind(1, payload_id).exec();
+  }
+}
+
+// ---------------------------------------------------------------- wake-ups
+
+std::uint64_t Host::wake_generation() {
+  std::lock_guard lock(wake_mu_);
+  return wake_gen_;
+}
+
+void Host::wake_all() {
+  {
+    std::lock_guard lock(wake_mu_);
+    ++wake_gen_;
+  }
+  wake_cv_.notify_all();
+}
+
+void Host::wait_for_change(std::uint64_t seen, std::chrono::steady_clock::time_point until) {
+  std::unique_lock lock(wake_mu_);
+  wake_cv_.wait_until(lock, until, [&] { return wake_gen_ != seen; });
+}
+
+}  // namespace gp

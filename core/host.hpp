@@ -1,0 +1,123 @@
+// A host: one SQLite database with many workers, their oplogs and promises.  The promise state
+// machine itself is in promises.cpp; this header is the core's whole C++ interface.
+#pragma once
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "ids.hpp"
+#include "oplog.hpp"
+#include "sqlite.hpp"
+
+namespace gp {
+
+struct HostOptions {
+  int synchronous = 2;          // 2 = FULL, 1 = NORMAL (file hosts only)
+  int busy_timeout_ms = 5000;
+  int fallback_poll_us = 50000; // longest sleep of a waiter between store re-checks
+};
+
+struct FreeDeleter {
+  void operator()(void* p) const noexcept { std::free(p); }
+};
+
+// A payload in malloc'd memory, so the C layer can hand it to its caller without another copy.
+struct Bytes {
+  std::unique_ptr<std::uint8_t, FreeDeleter> data;
+  std::size_t len = 0;
+};
+
+// Negative = wait forever.
+using Timeout = std::chrono::milliseconds;
+
+class Worker;
+
+class Host : public std::enable_shared_from_this<Host> {
+ public:
+  static std::shared_ptr<Host> open(const std::string& path, const HostOptions& options);
+  ~Host();
+
+  bool is_memory() const { return memory_; }
+  const std::string& path() const { return path_; }
+
+  // ---- the outside party: no oplog entries, may await any promise
+  bool complete(const PromiseId& id, const std::uint8_t* data, std::size_t len);
+  std::optional<Bytes> poll(const PromiseId& id);
+  Bytes await(const PromiseId& id, Timeout timeout);
+  void remove(const PromiseId& id);
+
+  // ---- workers
+  std::unique_ptr<Worker> open_worker(const WorkerId& id);
+  bool has_worker(const WorkerId& id);
+  std::uint64_t oplog_length(const WorkerId& id);
+  OplogEntry oplog_read(const WorkerId& id, std::uint64_t idx);
+
+ private:
+  friend class Worker;
+  struct Lookup;
+  Host(std::string path, bool memory, const HostOptions& options);
+
+  // All below run with db_mu_ held.
+  std::optional<std::int64_t> worker_row(const WorkerId& id);
+  Lookup lookup(const PromiseId& id);
+  std::int64_t store_payload(const std::uint8_t* data, std::size_t len, int refs);
+  Bytes read_payload(std::int64_t payload_id);
+  void add_payload_ref(std::int64_t payload_id, int delta);
+  std::uint64_t append_entry(std::int64_t worker_row, OplogEntry& entry);
+
+  // The state machine (promises.cpp).  `recorder` is the calling worker, if any, whose oplog
+  // gets an entry for the call in the same transaction as the state change.
+  bool complete_as(const Worker* recorder, const PromiseId& id, const std::uint8_t* data, std::size_t len);
+  std::optional<Bytes> poll_as(const Worker* recorder, const PromiseId& id);
+  Bytes await_as(const Worker* recorder, const PromiseId& id, Timeout timeout);
+  void remove_as(const Worker* recorder, const PromiseId& id);
+  // One check of an await: the payload if completed, nullopt if pending; throws if gone.
+  std::optional<Bytes> try_finish_await(const Worker* recorder, const PromiseId& id);
+
+  // Wake-ups for waiters in this process; other processes are caught by the fallback poll.
+  std::uint64_t wake_generation();
+  void wake_all();
+  void wait_for_change(std::uint64_t seen, std::chrono::steady_clock::time_point until);
+
+  std::string path_;
+  bool memory_;
+  HostOptions options_;
+  std::mutex db_mu_;
+  std::unique_ptr<sql::Db> db_;
+  std::map<WorkerId, std::int64_t> worker_rows_;  // workers are never deleted: safe to cache
+
+  std::mutex wake_mu_;
+  std::condition_variable wake_cv_;
+  std::uint64_t wake_gen_ = 0;
+};
+
+// A worker of a host: the host functions a Golem worker calls, each recorded in its oplog.
+class Worker {
+ public:
+  const WorkerId& id() const { return id_; }
+  const std::shared_ptr<Host>& host() const { return host_; }
+
+  PromiseId create_promise();
+  bool complete_promise(const PromiseId& id, const std::uint8_t* data, std::size_t len);
+  std::optional<Bytes> poll_promise(const PromiseId& id);
+  // Only for promises this worker created (Golem 1.3+), else Error(not_owner).
+  Bytes await_promise(const PromiseId& id, Timeout timeout);
+  void delete_promise(const PromiseId& id);
+  std::uint64_t get_oplog_index();
+
+ private:
+  friend class Host;
+  Worker(std::shared_ptr<Host> host, WorkerId id, std::int64_t row)
+      : host_(std::move(host)), id_(std::move(id)), row_(row) {}
+  std::shared_ptr<Host> host_;
+  WorkerId id_;
+  std::int64_t row_;
+};
+
+}  // namespace gp

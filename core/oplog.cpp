@@ -1,0 +1,84 @@
+#include "oplog.hpp"
+
+#include <chrono>
+
+#include "error.hpp"
+#include "oplog_generated.h"
+
+namespace gp {
+
+std::string encode_entry(const OplogEntry& e) {
+  flatbuffers::FlatBufferBuilder fbb(128);
+  flatbuffers::Offset<fb::PromiseRef> promise;
+  if (e.promise) {
+    const auto name = fbb.CreateString(e.promise->worker_id.worker_name);
+    promise = fb::CreatePromiseRef(fbb, e.promise->worker_id.component_id.high_bits,
+                                   e.promise->worker_id.component_id.low_bits, name,
+                                   e.promise->oplog_idx);
+  }
+  fb::EntryBuilder b(fbb);
+  b.add_kind(static_cast<fb::Kind>(e.kind));
+  b.add_timestamp_us(e.timestamp_us);
+  if (e.promise) b.add_promise(promise);
+  b.add_status(e.status);
+  b.add_result_flag(e.result_flag);
+  b.add_has_payload(e.has_payload);
+  b.add_payload_id(e.payload_id);
+  b.add_payload_len(e.payload_len);
+  b.add_payload_hash(e.payload_hash);
+  fbb.Finish(b.Finish());
+  return std::string(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
+}
+
+OplogEntry decode_entry(const void* data, std::size_t len, int row_kind, std::uint64_t idx) {
+  const auto corrupt = [idx](const std::string& why) {
+    return Error(Errc::corrupt, "oplog entry " + std::to_string(idx) + " is damaged: " + why);
+  };
+  if (data == nullptr || len == 0) throw corrupt("empty entry");
+  flatbuffers::Verifier verifier(static_cast<const std::uint8_t*>(data), len);
+  if (!fb::VerifyEntryBuffer(verifier)) throw corrupt("it fails FlatBuffers verification");
+  const auto* fe = fb::GetEntry(data);
+  const int kind = static_cast<int>(fe->kind());
+  if (kind < static_cast<int>(OplogKind::create) || kind > static_cast<int>(OplogKind::get_oplog_index)) {
+    throw corrupt("unknown kind " + std::to_string(kind));
+  }
+  if (kind != row_kind) {
+    throw corrupt("its kind " + std::to_string(kind) + " disagrees with the row's kind " +
+                  std::to_string(row_kind));
+  }
+  OplogEntry e;
+  e.idx = idx;
+  e.kind = static_cast<OplogKind>(kind);
+  e.timestamp_us = fe->timestamp_us();
+  if (const auto* p = fe->promise()) {
+    PromiseId id;
+    id.worker_id.component_id = Uuid{p->component_high(), p->component_low()};
+    if (p->worker_name()) id.worker_id.worker_name = p->worker_name()->str();
+    id.oplog_idx = p->oplog_idx();
+    e.promise = std::move(id);
+  }
+  e.status = fe->status();
+  e.result_flag = fe->result_flag();
+  e.has_payload = fe->has_payload();
+  e.payload_id = fe->payload_id();
+  e.payload_len = fe->payload_len();
+  e.payload_hash = fe->payload_hash();
+  return e;
+}
+
+std::uint64_t fnv1a64(const std::uint8_t* data, std::size_t len) {
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  for (std::size_t i = 0; i < len; ++i) {
+    h ^= data[i];
+    h *= 0x100000001b3ULL;
+  }
+  return h;
+}
+
+std::int64_t now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace gp

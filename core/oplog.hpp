@@ -1,0 +1,47 @@
+// Oplog entries: one per host call a worker makes, encoded as FlatBuffers (core/oplog.fbs) and
+// verified whenever read back, so a damaged row is an error instead of undefined behaviour.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "ids.hpp"
+
+namespace gp {
+
+// Values equal GP_OPLOG_* and the FlatBuffers enum.
+enum class OplogKind : int {
+  create = 1,
+  create_promise = 2,
+  complete_promise = 3,
+  poll_promise = 4,
+  await_promise = 5,
+  delete_promise = 6,
+  get_oplog_index = 7,
+};
+
+struct OplogEntry {
+  std::uint64_t idx = 0;
+  OplogKind kind = OplogKind::create;
+  std::int64_t timestamp_us = 0;
+  std::optional<PromiseId> promise;
+  int status = 0;              // 0 or a GP_E* code
+  bool result_flag = false;    // complete: completed it; poll: was ready
+  bool has_payload = false;
+  std::int64_t payload_id = 0; // payloads.id of the bytes taken or returned
+  std::uint64_t payload_len = 0;
+  std::uint64_t payload_hash = 0;
+};
+
+std::string encode_entry(const OplogEntry& entry);
+// Verifies the buffer and that its kind agrees with the row's kind column; throws
+// Error(corrupt) naming idx otherwise.
+OplogEntry decode_entry(const void* data, std::size_t len, int row_kind, std::uint64_t idx);
+
+// 64-bit FNV-1a: a cheap fingerprint of a payload, recorded so replay can tell payloads apart.
+std::uint64_t fnv1a64(const std::uint8_t* data, std::size_t len);
+
+std::int64_t now_us();
+
+}  // namespace gp

@@ -1,0 +1,93 @@
+// The one place that defines the database layout.  Payload bytes live once, in `payloads`;
+// promises and oplog entries refer to them by id (`refs` counts the references, so a payload
+// that a worker observed outlives the promise's deletion: replay needs it).
+#include "schema.hpp"
+
+#include <string>
+
+namespace gp {
+
+namespace {
+
+const char* const kCreateV1 = R"sql(
+CREATE TABLE workers (
+  id           INTEGER PRIMARY KEY,
+  component_id TEXT    NOT NULL,   -- lower-case UUID text
+  worker_name  TEXT    NOT NULL,
+  created_us   INTEGER NOT NULL,
+  UNIQUE (component_id, worker_name)
+);
+CREATE TABLE oplog (
+  worker INTEGER NOT NULL,         -- workers.id
+  idx    INTEGER NOT NULL,         -- 1, 2, 3, ... per worker
+  kind   INTEGER NOT NULL,         -- GP_OPLOG_* (also inside the entry; checked on read)
+  entry  BLOB    NOT NULL,         -- FlatBuffers gp.fb.Entry (core/oplog.fbs)
+  PRIMARY KEY (worker, idx)
+) WITHOUT ROWID;
+CREATE TABLE promises (
+  worker  INTEGER NOT NULL,        -- workers.id of the creating worker
+  idx     INTEGER NOT NULL,        -- oplog index of the create-promise entry
+  payload INTEGER,                 -- payloads.id; NULL while pending
+  PRIMARY KEY (worker, idx)
+) WITHOUT ROWID;
+CREATE TABLE payloads (
+  id   INTEGER PRIMARY KEY,
+  refs INTEGER NOT NULL,           -- promise + oplog entries that refer to it
+  data BLOB    NOT NULL
+);
+)sql";
+
+// migrations[v] brings a database from schema version v to v + 1.  Version 0 is "empty".
+const char* const kMigrations[] = {kCreateV1};
+static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion,
+              "one migration step per schema version");
+
+std::int64_t count_objects(sql::Db& db) {
+  return db.pragma_int("SELECT count(*) FROM sqlite_master");
+}
+
+}  // namespace
+
+void prepare_schema(sql::Db& db) {
+  std::int64_t app_id = 0;
+  try {
+    app_id = db.pragma_int("PRAGMA application_id");
+  } catch (const Error& e) {
+    if (e.code() == Errc::schema || e.code() == Errc::corrupt) {
+      throw Error(Errc::schema, std::string("not a golem-promise database (not an SQLite file): ") + e.what());
+    }
+    throw;
+  }
+  const auto check = [&](std::int64_t app, std::int64_t version, std::int64_t objects) {
+    if (app == 0 && version == 0 && objects == 0) return;  // empty: ours to create
+    if (app != kApplicationId) {
+      throw Error(Errc::schema,
+                  "not a golem-promise database: an SQLite file with application_id " +
+                      std::to_string(app) + " and " + std::to_string(objects) +
+                      " schema objects; refusing to touch it");
+    }
+    if (version > kSchemaVersion) {
+      throw Error(Errc::schema, "the database has schema version " + std::to_string(version) +
+                                    ", newer than this golem-promise understands (" +
+                                    std::to_string(kSchemaVersion) + "); upgrade golem-promise");
+    }
+  };
+  std::int64_t version = db.pragma_int("PRAGMA user_version");
+  check(app_id, version, count_objects(db));
+  if (version == kSchemaVersion) return;
+
+  if (sqlite3_db_readonly(db.raw(), "main") == 1) {
+    throw Error(Errc::io, "the database is read-only and needs its schema created or migrated");
+  }
+  sql::Txn txn(db);
+  // Another process may have created or migrated it while we waited for the write lock.
+  app_id = db.pragma_int("PRAGMA application_id");
+  version = db.pragma_int("PRAGMA user_version");
+  check(app_id, version, count_objects(db));
+  for (auto v = version; v < kSchemaVersion; ++v) db.exec(kMigrations[v]);
+  db.exec(("PRAGMA application_id = " + std::to_string(kApplicationId)).c_str());
+  db.exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
+  txn.commit();
+}
+
+}  // namespace gp
