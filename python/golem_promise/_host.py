@@ -1,0 +1,316 @@
+"""Host (one SQLite database of workers and promises), Worker, and OplogEntry."""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid as _uuid
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Dict, List, Optional, Tuple, Type, Union
+
+from . import _context, _core, _json
+from ._ids import ComponentId, PromiseId, Uuid, WorkerId
+
+__all__ = ["Host", "Worker", "OplogEntry", "BytesLike", "PromiseIdLike", "ComponentIdLike"]
+
+#: Payload types accepted by ``complete_promise``.
+BytesLike = Union[bytes, bytearray, memoryview]
+#: A PromiseId, or its text form.
+PromiseIdLike = Union[PromiseId, str]
+#: What ``Host.worker`` accepts as a component id.
+ComponentIdLike = Union[ComponentId, Uuid, str, _uuid.UUID]
+
+_SYNCHRONOUS = {"full": _core.SYNCHRONOUS_FULL, "normal": _core.SYNCHRONOUS_NORMAL}
+
+
+def _promise_tuple(promise_id: PromiseIdLike) -> Tuple[int, int, str, int]:
+    if isinstance(promise_id, str):
+        promise_id = PromiseId.parse(promise_id)
+    if not isinstance(promise_id, PromiseId):
+        raise TypeError(f"promise_id must be a PromiseId or str, not {type(promise_id).__name__}")
+    return promise_id._as_tuple()
+
+
+def _worker_id(worker_id: Union[WorkerId, str]) -> WorkerId:
+    if isinstance(worker_id, str):
+        return WorkerId.parse(worker_id)
+    if not isinstance(worker_id, WorkerId):
+        raise TypeError(f"worker_id must be a WorkerId or str, not {type(worker_id).__name__}")
+    return worker_id
+
+
+def _component_id(component_id: ComponentIdLike) -> ComponentId:
+    if isinstance(component_id, ComponentId):
+        return component_id
+    if isinstance(component_id, Uuid):
+        return ComponentId(component_id)
+    if isinstance(component_id, _uuid.UUID):
+        return ComponentId.from_uuid(component_id)
+    if isinstance(component_id, str):
+        return ComponentId.parse(component_id)
+    raise TypeError(
+        "component_id must be a ComponentId, Uuid, uuid.UUID or str, "
+        f"not {type(component_id).__name__}"
+    )
+
+
+@dataclass(frozen=True)
+class OplogEntry:
+    """One decoded oplog entry of a worker (mirrors ``gp_oplog_entry_t``).
+
+    ``kind`` is the entry's name as given by ``gp_oplog_kind_name`` (``"create"``,
+    ``"create-promise"``, ``"complete-promise"``, ``"poll-promise"``, ``"await-promise"``,
+    ``"delete-promise"``, ``"get-oplog-index"``); ``promise_id`` is None for entries that act on
+    no promise.  ``result_flag``: for complete, whether the call completed the promise; for
+    poll, whether it was ready.
+    """
+
+    oplog_idx: int
+    kind: str
+    status: int
+    timestamp_us: int
+    promise_id: Optional[PromiseId]
+    has_payload: bool
+    result_flag: bool
+    payload_len: int
+    payload_hash: int
+
+    @classmethod
+    def _from_core(cls, t: Tuple[int, int, int, int, Tuple[int, int, str, int], bool, bool, int, int]) -> OplogEntry:
+        idx, kind, status, ts, pid, has_payload, flag, plen, phash = t
+        promise_id = None if pid[2] == "" else PromiseId._from_tuple(pid)
+        return cls(
+            idx, _core.oplog_kind_name(kind), status, ts, promise_id, has_payload, flag, plen, phash
+        )
+
+
+class Worker:
+    """A worker of a host, with its own oplog; get one with :meth:`Host.worker`.
+
+    Its methods are the host functions a Golem worker calls; each appends one entry to the
+    worker's oplog.  ``with worker:`` makes it the current worker of the module-level functions
+    (``golem_promise.create_promise()`` etc.) in this thread or task; blocks nest.  Leaving the
+    block does not close the worker.
+    """
+
+    def __init__(self, host: Host, handle: _core.Worker, worker_id: WorkerId) -> None:
+        """Internal: use :meth:`Host.worker`."""
+        self._host = host
+        self._handle = handle
+        self._worker_id = worker_id
+
+    @property
+    def worker_id(self) -> WorkerId:
+        """This worker's id."""
+        return self._worker_id
+
+    @property
+    def host(self) -> Host:
+        """The host this worker belongs to."""
+        return self._host
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` (or the host's close) has been called."""
+        return self._handle.closed
+
+    def create_promise(self) -> PromiseId:
+        """Creates a pending promise; its ``oplog_idx`` is the index of the entry this appends."""
+        return PromiseId._from_tuple(self._handle.create_promise())
+
+    def await_promise(self, promise_id: PromiseIdLike, timeout: Optional[float] = None) -> bytes:
+        """Waits until this worker's promise is completed and returns its payload.
+
+        ``timeout`` is in seconds (None waits forever).  Raises TimeoutError when time runs
+        out (the promise stays pending), PromiseNotFound if it does not exist or is deleted
+        while waiting, PromiseNotOwned if another worker created it.  The GIL is released
+        while waiting, and Ctrl-C interrupts the wait.
+        """
+        return self._handle.await_promise(_promise_tuple(promise_id), timeout)
+
+    def poll_promise(self, promise_id: PromiseIdLike) -> Optional[bytes]:
+        """The payload if the promise is completed, None if it is pending.
+
+        Raises PromiseNotFound if it does not exist.
+        """
+        return self._handle.poll_promise(_promise_tuple(promise_id))
+
+    def complete_promise(self, promise_id: PromiseIdLike, data: BytesLike) -> bool:
+        """Completes a pending promise with ``data``; True if this call completed it.
+
+        False if it was already completed (the first payload wins).  Raises PromiseNotFound if
+        it does not exist.  Any worker may complete any promise of the host.
+        """
+        return self._handle.complete_promise(_promise_tuple(promise_id), data)
+
+    def delete_promise(self, promise_id: PromiseIdLike) -> None:
+        """Deletes the promise, pending or completed; a no-op if it does not exist."""
+        self._handle.delete_promise(_promise_tuple(promise_id))
+
+    def get_oplog_index(self) -> int:
+        """Golem's get-oplog-index: appends a no-op entry and returns its index."""
+        return self._handle.get_oplog_index()
+
+    def await_promise_json(self, promise_id: PromiseIdLike, timeout: Optional[float] = None) -> Any:
+        """As :meth:`await_promise`, decoding the payload as UTF-8 JSON."""
+        return _json.decode(self.await_promise(promise_id, timeout))
+
+    def complete_promise_json(self, promise_id: PromiseIdLike, value: Any) -> bool:
+        """As :meth:`complete_promise`, with ``value`` encoded as compact UTF-8 JSON."""
+        return self.complete_promise(promise_id, _json.encode(value))
+
+    def close(self) -> None:
+        """Releases the worker's handle (its oplog stays in the database)."""
+        self._handle.close()
+        self._host._forget(self)
+
+    def __enter__(self) -> Worker:
+        """Makes this the current worker until the block ends."""
+        _context.push(self)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        """Restores the previous current worker."""
+        _context.pop(self)
+
+    def __repr__(self) -> str:
+        return f"Worker({str(self._worker_id)!r})"
+
+
+class Host:
+    """A host: one SQLite database (a file, or ``":memory:"``) of workers and their promises.
+
+    ``synchronous`` is ``"full"`` (durable across power loss, the default) or ``"normal"``
+    (durable across process crashes only); ``busy_timeout`` is how many seconds a writer waits
+    for another process's lock before DatabaseBusy.  Host-level calls act as an outside party:
+    they write no oplog entry and may await any worker's promise.  Use as a context manager, or
+    call :meth:`close`; closing the host also closes the workers it opened.
+    """
+
+    def __init__(
+        self,
+        path: Union[str, "os.PathLike[str]"] = ":memory:",
+        *,
+        synchronous: str = "full",
+        busy_timeout: float = 5.0,
+    ) -> None:
+        """Opens (creating if needed) the host database at ``path``."""
+        path_text = os.fspath(path)
+        if not isinstance(path_text, str):
+            raise TypeError("path must be a str or os.PathLike[str]")
+        try:
+            sync = _SYNCHRONOUS[synchronous.lower()]
+        except (KeyError, AttributeError):
+            raise ValueError(f"synchronous must be 'full' or 'normal', not {synchronous!r}") from None
+        if isinstance(busy_timeout, bool) or not isinstance(busy_timeout, (int, float)):
+            raise TypeError("busy_timeout must be a number of seconds")
+        if not 0 <= busy_timeout <= 2_000_000:
+            raise ValueError("busy_timeout must be between 0 and 2e6 seconds")
+        busy_ms = max(1, round(busy_timeout * 1000))
+        self._path = path_text
+        self._handle = _core.Host(path_text, sync, busy_ms)
+        self._lock = threading.Lock()
+        self._workers: Dict[WorkerId, Worker] = {}
+
+    @property
+    def path(self) -> str:
+        """The database path given to the constructor."""
+        return self._path
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` has been called."""
+        return self._handle.closed
+
+    def worker(self, component_id: ComponentIdLike, worker_name: str) -> Worker:
+        """The worker ``component_id/worker_name``, created (with oplog entry 1) if needed.
+
+        Raises InvalidId if ``worker_name`` breaks Golem's rule (1 to 100 of
+        ``A-Z a-z 0-9 _ -``, not starting with ``-``).  The same Worker object is returned for
+        the same id until it is closed.
+        """
+        if not isinstance(worker_name, str):
+            raise TypeError(f"worker_name must be a str, not {type(worker_name).__name__}")
+        _core.worker_name_validate(worker_name)
+        worker_id = WorkerId(_component_id(component_id), worker_name)
+        with self._lock:
+            worker = self._workers.get(worker_id)
+            if worker is None or worker.closed:
+                handle = self._handle.open_worker(worker_id._as_tuple())
+                worker = Worker(self, handle, worker_id)
+                self._workers[worker_id] = worker
+            return worker
+
+    def complete_promise(self, promise_id: PromiseIdLike, data: BytesLike) -> bool:
+        """Completes a pending promise as an outside party; True if this call completed it.
+
+        False if it was already completed (first payload wins); PromiseNotFound if it does not
+        exist.
+        """
+        return self._handle.complete_promise(_promise_tuple(promise_id), data)
+
+    def poll_promise(self, promise_id: PromiseIdLike) -> Optional[bytes]:
+        """The payload if completed, None if pending; PromiseNotFound if it does not exist."""
+        return self._handle.poll_promise(_promise_tuple(promise_id))
+
+    def await_promise(self, promise_id: PromiseIdLike, timeout: Optional[float] = None) -> bytes:
+        """Waits for any worker's promise and returns its payload (see Worker.await_promise)."""
+        return self._handle.await_promise(_promise_tuple(promise_id), timeout)
+
+    def delete_promise(self, promise_id: PromiseIdLike) -> None:
+        """Deletes the promise, waking its waiters with PromiseNotFound; idempotent."""
+        self._handle.delete_promise(_promise_tuple(promise_id))
+
+    def await_promise_json(self, promise_id: PromiseIdLike, timeout: Optional[float] = None) -> Any:
+        """As :meth:`await_promise`, decoding the payload as UTF-8 JSON."""
+        return _json.decode(self.await_promise(promise_id, timeout))
+
+    def complete_promise_json(self, promise_id: PromiseIdLike, value: Any) -> bool:
+        """As :meth:`complete_promise`, with ``value`` encoded as compact UTF-8 JSON."""
+        return self.complete_promise(promise_id, _json.encode(value))
+
+    def oplog(self, worker_id: Union[WorkerId, str]) -> List[OplogEntry]:
+        """Every entry of the worker's oplog, index 1 first.
+
+        Raises WorkerNotFound if the host has no such worker, CorruptDatabase if an entry fails
+        verification.
+        """
+        entries = self._handle.oplog(_worker_id(worker_id)._as_tuple())
+        return [OplogEntry._from_core(e) for e in entries]
+
+    def close(self) -> None:
+        """Closes the workers this host opened, then the host.  Calling it again does nothing."""
+        with self._lock:
+            workers = list(self._workers.values())
+            self._workers.clear()
+        for worker in workers:
+            worker._handle.close()
+        self._handle.close()
+
+    def _forget(self, worker: Worker) -> None:
+        with self._lock:
+            if self._workers.get(worker.worker_id) is worker:
+                del self._workers[worker.worker_id]
+
+    def __enter__(self) -> Host:
+        """Returns the host itself."""
+        return self
+
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        """Closes the host."""
+        self.close()
+
+    def __repr__(self) -> str:
+        state = " closed" if self.closed else ""
+        return f"<golem_promise.Host {self._path!r}{state}>"
