@@ -42,6 +42,7 @@ std::shared_ptr<Host> Host::open(const std::string& path, const HostOptions& opt
   if (!memory) {
     db.exec("PRAGMA journal_mode = WAL");  // readers never block the writer; many processes share it
     db.exec(options.synchronous == 2 ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
+    host->bell_ = Doorbell::open(path);
   }
   return host;
 }
@@ -199,12 +200,17 @@ void Host::add_payload_ref(std::int64_t payload_id, int delta) {
 
 // ---------------------------------------------------------------- wake-ups
 
-std::uint64_t Host::wake_generation() {
+std::uint64_t Host::wake_generation(const PromiseId& id) {
+  if (bell_) return bell_->read(Doorbell::slot_of(id));
   std::lock_guard lock(wake_mu_);
   return wake_gen_;
 }
 
-void Host::wake_all() {
+void Host::wake_all(const PromiseId& id) {
+  if (bell_) {
+    bell_->ring(Doorbell::slot_of(id));
+    return;
+  }
   {
     std::lock_guard lock(wake_mu_);
     ++wake_gen_;
@@ -212,7 +218,11 @@ void Host::wake_all() {
   wake_cv_.notify_all();
 }
 
-void Host::wait_for_change(std::uint64_t seen, std::chrono::steady_clock::time_point until) {
+void Host::wait_for_change(const PromiseId& id, std::uint64_t seen, std::chrono::steady_clock::time_point until) {
+  if (bell_) {
+    bell_->wait(Doorbell::slot_of(id), static_cast<std::uint32_t>(seen), until);
+    return;
+  }
   std::unique_lock lock(wake_mu_);
   wake_cv_.wait_until(lock, until, [&] { return wake_gen_ != seen; });
 }

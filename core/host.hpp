@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 
+#include "doorbell.hpp"
 #include "ids.hpp"
 #include "oplog.hpp"
 #include "sqlite.hpp"
@@ -80,10 +81,12 @@ class Host : public std::enable_shared_from_this<Host> {
   // One check of an await: the payload if completed, nullopt if pending; throws if gone.
   std::optional<Bytes> try_finish_await(const Worker* recorder, const PromiseId& id);
 
-  // Wake-ups for waiters in this process; other processes are caught by the fallback poll.
-  std::uint64_t wake_generation();
-  void wake_all();
-  void wait_for_change(std::uint64_t seen, std::chrono::steady_clock::time_point until);
+  // Wake-ups.  A file host rings its doorbell, which reaches waiters in every process; an
+  // in-memory host (or a file host whose doorbell could not be set up) uses the condition
+  // variable, and a file host also re-checks the store every fallback_poll_us.
+  std::uint64_t wake_generation(const PromiseId& id);
+  void wake_all(const PromiseId& id);
+  void wait_for_change(const PromiseId& id, std::uint64_t seen, std::chrono::steady_clock::time_point until);
 
   std::string path_;
   bool memory_;
@@ -92,6 +95,7 @@ class Host : public std::enable_shared_from_this<Host> {
   std::unique_ptr<sql::Db> db_;
   std::map<WorkerId, std::int64_t> worker_rows_;  // workers are never deleted: safe to cache
 
+  std::unique_ptr<Doorbell> bell_;
   std::mutex wake_mu_;
   std::condition_variable wake_cv_;
   std::uint64_t wake_gen_ = 0;

@@ -77,7 +77,7 @@ bool Host::complete_as(const Worker* recorder, const PromiseId& id, const std::u
     txn.commit();  // durable (file host) before anyone hears "true"
     if (l.state == State::gone) throw not_found(id);
   }
-  if (completed) wake_all();
+  if (completed) wake_all(id);
   return completed;
 }
 
@@ -155,7 +155,7 @@ Bytes Host::await_as(const Worker* recorder, const PromiseId& id, Timeout timeou
   const auto fallback = std::chrono::microseconds(options_.fallback_poll_us);
   for (;;) {
     // Read the generation before checking, so a completion between check and wait is not lost.
-    const auto seen = wake_generation();
+    const auto seen = wake_generation(id);
     if (auto done = try_finish_await(recorder, id)) return std::move(*done);
     const auto now = clock::now();
     if (now >= deadline) {
@@ -166,7 +166,7 @@ Bytes Host::await_as(const Worker* recorder, const PromiseId& id, Timeout timeou
     // which the fallback re-check catches.
     auto until = deadline;
     if (!memory_ && deadline - now > fallback) until = now + fallback;
-    wait_for_change(seen, until);
+    wait_for_change(id, seen, until);
   }
 }
 
@@ -192,7 +192,7 @@ void Host::remove_as(const Worker* recorder, const PromiseId& id) {
     }
     if (removed || recorder) txn.commit();
   }
-  if (removed) wake_all();  // waiters learn it is gone
+  if (removed) wake_all(id);  // waiters learn it is gone
 }
 
 // ---------------------------------------------------------------- the two faces

@@ -7,7 +7,7 @@ set -euo pipefail
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
-PKGS=(build-essential cmake pkg-config git
+PKGS=(build-essential cmake ninja-build pkg-config git
       libsqlite3-dev sqlite3 libboost-dev libflatbuffers-dev flatbuffers-compiler
       nlohmann-json3-dev libcpp-httplib-dev
       python3-dev python3-venv python3-pip)

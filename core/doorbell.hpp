@@ -1,0 +1,39 @@
+// Cross-process wake-ups for file hosts.  A small shared file beside the database
+// ("<db>-gpwake", one page) holds 1024 counters.  After committing a completion or deletion, a
+// writer bumps the counter of the promise's slot and wakes the futex waiters on it; a waiter
+// reads the counter, checks the store, and sleeps on the counter until it changes.  Reading
+// before checking means a completion can never slip between check and sleep.  Writers that do
+// not ring (e.g. the sqlite3 shell) are caught by the waiter's bounded fallback re-check.
+#pragma once
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "ids.hpp"
+
+namespace gp {
+
+class Doorbell {
+ public:
+  // nullptr when the file cannot be made or mapped: waiters then rely on the fallback poll.
+  static std::unique_ptr<Doorbell> open(const std::string& db_path);
+  ~Doorbell();
+  Doorbell(const Doorbell&) = delete;
+  Doorbell& operator=(const Doorbell&) = delete;
+
+  static std::size_t slot_of(const PromiseId& id);
+  std::uint32_t read(std::size_t slot) const;
+  void ring(std::size_t slot);
+  // Sleeps until the slot's counter differs from seen, or until `until`.
+  void wait(std::size_t slot, std::uint32_t seen, std::chrono::steady_clock::time_point until) const;
+
+ private:
+  Doorbell(void* map, std::size_t size) : map_(map), size_(size) {}
+  std::atomic<std::uint32_t>* slot_ptr(std::size_t slot) const;
+  void* map_;
+  std::size_t size_;
+};
+
+}  // namespace gp
