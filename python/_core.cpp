@@ -14,6 +14,7 @@
 #include <cstring>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -252,9 +253,11 @@ py::bytes await_in_slices(G &guard, const char *what, AwaitFn await_fn,
         if (PyErr_CheckSignals() != 0) throw py::error_already_set();
         if (guard.closing())
             throw py::value_error(std::string("the ") + what + " was closed while awaiting");
-        if (!forever && clock::now() >= deadline)
-            raise_status(GP_ETIMEOUT, "await_promise timed out after " +
-                                          std::to_string(*timeout) + " s; the promise is still pending");
+        if (!forever && clock::now() >= deadline) {
+            std::ostringstream text;
+            text << "await_promise timed out after " << *timeout << " s; the promise is still pending";
+            raise_status(GP_ETIMEOUT, text.str());
+        }
     }
 }
 

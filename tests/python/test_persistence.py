@@ -1,0 +1,69 @@
+"""File hosts: state and oplogs survive closing and reopening the database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from golem_promise import ComponentId, Host, PromiseNotFound, Uuid, WorkerNotFound, WorkerId
+
+COMPONENT = ComponentId(Uuid(0x1234, 0x5678))
+
+
+@pytest.mark.parametrize("synchronous", ["full", "normal"])
+def test_file_host_keeps_promises_across_reopen(tmp_path: Path, synchronous: str) -> None:
+    db = tmp_path / "host.db"
+    with Host(db, synchronous=synchronous) as host:
+        w = host.worker(COMPONENT, "durable")
+        done, pending, deleted = w.create_promise(), w.create_promise(), w.create_promise()
+        assert w.complete_promise(done, b"\x00persisted\x00") is True
+        w.delete_promise(deleted)
+    assert db.exists()
+
+    with Host(str(db), synchronous=synchronous) as host:
+        assert host.poll_promise(done) == b"\x00persisted\x00"
+        assert host.complete_promise(done, b"again") is False
+        assert host.poll_promise(pending) is None
+        with pytest.raises(PromiseNotFound):
+            host.poll_promise(deleted)
+        # The worker's oplog continues where it stopped: ids are never reused.
+        w = host.worker(COMPONENT, "durable")
+        assert w.create_promise().oplog_idx > deleted.oplog_idx
+        assert w.complete_promise(pending, b"later") is True
+
+    with Host(db) as host:
+        assert host.await_promise(pending, timeout=0) == b"later"
+
+
+def test_oplog_survives_reopen(tmp_path: Path) -> None:
+    db = tmp_path / "oplog.db"
+    with Host(db) as host:
+        w = host.worker(COMPONENT, "log")
+        w.create_promise()
+        w.get_oplog_index()
+        before = host.oplog(w.worker_id)
+    with Host(db) as host:
+        assert host.oplog(WorkerId(COMPONENT, "log")) == before
+        assert [e.kind for e in before] == ["create", "create-promise", "get-oplog-index"]
+
+
+def test_two_hosts_on_one_file_see_each_others_completions(tmp_path: Path) -> None:
+    db = tmp_path / "shared.db"
+    with Host(db) as a, Host(db) as b:
+        pid = a.worker(COMPONENT, "shared").create_promise()
+        assert b.complete_promise(pid, b"from b") is True
+        assert a.await_promise(pid, timeout=5) == b"from b"
+
+
+def test_unknown_worker_oplog_raises_worker_not_found(tmp_path: Path) -> None:
+    with Host(tmp_path / "empty.db") as host:
+        with pytest.raises(WorkerNotFound):
+            host.oplog(WorkerId(COMPONENT, "nobody"))
+
+
+def test_in_memory_hosts_are_private(worker: object) -> None:
+    with Host() as a, Host(":memory:") as b:
+        pid = a.worker(COMPONENT, "w").create_promise()
+        with pytest.raises(PromiseNotFound):
+            b.poll_promise(pid)
