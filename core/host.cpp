@@ -9,13 +9,6 @@
 
 namespace gp {
 
-namespace {
-// Payloads up to this size go through one prepared statement; larger ones use incremental
-// blob I/O so that no extra full-size copy is made.
-constexpr std::size_t kInlinePayload = 64 * 1024;
-constexpr std::size_t kMaxPayload = std::size_t{900} * 1024 * 1024;  // GP_MAX_PAYLOAD
-}  // namespace
-
 Host::Host(std::string path, bool memory, const HostOptions& options)
     : path_(std::move(path)), memory_(memory), options_(options) {}
 
@@ -38,6 +31,7 @@ std::shared_ptr<Host> Host::open(const std::string& path, const HostOptions& opt
   if (!memory && sqlite3_db_readonly(db.raw(), "main") == 1) {
     throw Error(Errc::io, "cannot open database '" + path + "' for writing (read-only file or directory)");
   }
+  if (memory) db.exec("PRAGMA page_size = 1024");
   prepare_schema(db);  // refuses foreign or newer files before anything is written to them
   if (!memory) {
     db.exec("PRAGMA journal_mode = WAL");  // readers never block the writer; many processes share it
@@ -64,7 +58,7 @@ std::unique_ptr<Worker> Host::open_worker(const WorkerId& id) {
   std::lock_guard lock(db_mu_);
   auto row = worker_row(id);
   if (!row) {
-    sql::Txn txn(*db_);
+    WriteTxn txn(*this);
     {
       auto ins = db_->cached(
           "INSERT INTO workers (component_id, worker_name, created_us) VALUES (?1, ?2, ?3) "
@@ -74,6 +68,8 @@ std::unique_ptr<Worker> Host::open_worker(const WorkerId& id) {
     const bool created = db_->changes() == 1;
     row = worker_row(id);
     if (!row) throw Error(Errc::internal, "worker row vanished after insert");
+    // promises.key packs the worker row above 40 bits of oplog index into a signed 64-bit key.
+    if (*row >= (std::int64_t{1} << 23)) throw Error(Errc::invalid, "a host holds at most 8388607 workers");
     if (created) {
       OplogEntry e;
       e.kind = OplogKind::create;
@@ -89,12 +85,17 @@ bool Host::has_worker(const WorkerId& id) {
   return worker_row(id).has_value();
 }
 
-std::uint64_t Host::append_entry(std::int64_t worker_row, OplogEntry& entry) {
-  {
-    auto q = db_->cached("SELECT coalesce(max(idx), 0) + 1 FROM oplog WHERE worker = ?1");
-    q->bind(1, worker_row).step();
-    entry.idx = static_cast<std::uint64_t>(q->int64(0));
+std::uint64_t Host::next_index(std::int64_t worker_row) {
+  if (memory_) {
+    if (auto it = next_idx_.find(worker_row); it != next_idx_.end()) return it->second;
   }
+  auto q = db_->cached("SELECT coalesce(max(idx), 0) + 1 FROM oplog WHERE worker = ?1");
+  q->bind(1, worker_row).step();
+  return static_cast<std::uint64_t>(q->int64(0));
+}
+
+std::uint64_t Host::append_entry(std::int64_t worker_row, OplogEntry& entry) {
+  if (entry.idx == 0) entry.idx = next_index(worker_row);
   entry.timestamp_us = now_us();
   const auto blob = encode_entry(entry);
   auto ins = db_->cached("INSERT INTO oplog (worker, idx, kind, entry) VALUES (?1, ?2, ?3, ?4)");
@@ -103,6 +104,8 @@ std::uint64_t Host::append_entry(std::int64_t worker_row, OplogEntry& entry) {
       .bind(3, static_cast<std::int64_t>(entry.kind))
       .bind_blob(4, blob.data(), blob.size())
       .exec();
+  // Valid once the transaction commits; WriteTxn drops the cache if it rolls back instead.
+  if (memory_) next_idx_[worker_row] = entry.idx + 1;
   return entry.idx;
 }
 
@@ -129,27 +132,18 @@ OplogEntry Host::oplog_read(const WorkerId& id, std::uint64_t idx) {
 
 // ---------------------------------------------------------------- payloads
 
-std::int64_t Host::store_payload(const std::uint8_t* data, std::size_t len, int refs) {
-  if (len > kMaxPayload) {
-    throw Error(Errc::too_big, "payload of " + std::to_string(len) + " bytes exceeds the limit of " +
-                                   std::to_string(kMaxPayload) + " bytes (GP_MAX_PAYLOAD)");
-  }
+void Host::write_payload(std::int64_t key, const std::uint8_t* data, std::size_t len) {
   if (len <= kInlinePayload) {
-    auto q = db_->cached("INSERT INTO payloads (refs, data) VALUES (?1, ?2)");
-    q->bind(1, refs).bind_blob(2, data, len).exec();
-    return db_->last_insert_rowid();
+    auto q = db_->cached("UPDATE promises SET state = 1, payload = ?2 WHERE key = ?1");
+    q->bind(1, key).bind_blob(2, data, len).exec();
+    return;
   }
   {
-    auto q = db_->cached("INSERT INTO payloads (refs, data) VALUES (?1, zeroblob(?2))");
-    q->bind(1, refs).bind(2, static_cast<std::int64_t>(len)).exec();
+    auto q = db_->cached("UPDATE promises SET state = 1, payload = zeroblob(?2) WHERE key = ?1");
+    q->bind(1, key).bind(2, static_cast<std::int64_t>(len)).exec();
   }
-  const auto id = db_->last_insert_rowid();
   sqlite3_blob* blob = nullptr;
-  int rc = sqlite3_blob_open(db_->raw(), "main", "payloads", "data", id, 1, &blob);
-  if (rc != SQLITE_OK) {
-    sqlite3_blob_close(blob);
-    sql::throw_error(db_->raw(), rc, "opening a payload for writing");
-  }
+  int rc = sqlite3_blob_open(db_->raw(), "main", "promises", "payload", key, 1, &blob);
   constexpr std::size_t kChunk = 8 * 1024 * 1024;
   for (std::size_t off = 0; off < len && rc == SQLITE_OK; off += kChunk) {
     const auto n = std::min(kChunk, len - off);
@@ -158,44 +152,6 @@ std::int64_t Host::store_payload(const std::uint8_t* data, std::size_t len, int 
   const int close_rc = sqlite3_blob_close(blob);
   if (rc == SQLITE_OK) rc = close_rc;
   if (rc != SQLITE_OK) sql::throw_error(db_->raw(), rc, "writing a payload");
-  return id;
-}
-
-Bytes Host::read_payload(std::int64_t payload_id) {
-  Bytes out;
-  std::size_t len = 0;
-  {
-    auto q = db_->cached(
-        "SELECT length(data), CASE WHEN length(data) <= 65536 THEN data END FROM payloads WHERE id = ?1");
-    q->bind(1, payload_id);
-    if (!q->step()) throw Error(Errc::corrupt, "payload " + std::to_string(payload_id) + " is missing");
-    len = static_cast<std::size_t>(q->int64(0));
-    out.data.reset(static_cast<std::uint8_t*>(std::malloc(len ? len : 1)));
-    if (!out.data) throw Error(Errc::no_memory, "cannot allocate " + std::to_string(len) + " bytes for a payload");
-    out.len = len;
-    if (!q->is_null(1)) {
-      if (len) std::memcpy(out.data.get(), q->blob(1), len);
-      return out;
-    }
-  }
-  sqlite3_blob* blob = nullptr;
-  int rc = sqlite3_blob_open(db_->raw(), "main", "payloads", "data", payload_id, 0, &blob);
-  if (rc == SQLITE_OK) rc = sqlite3_blob_read(blob, out.data.get(), static_cast<int>(len), 0);
-  const int close_rc = sqlite3_blob_close(blob);
-  if (rc == SQLITE_OK) rc = close_rc;
-  if (rc != SQLITE_OK) sql::throw_error(db_->raw(), rc, "reading a payload");
-  return out;
-}
-
-void Host::add_payload_ref(std::int64_t payload_id, int delta) {
-  {
-    auto q = db_->cached("UPDATE payloads SET refs = refs + ?2 WHERE id = ?1");
-    q->bind(1, payload_id).bind(2, delta).exec();
-  }
-  if (delta < 0) {
-    auto q = db_->cached("DELETE FROM payloads WHERE id = ?1 AND refs <= 0");
-    q->bind(1, payload_id).exec();
-  }
 }
 
 // ---------------------------------------------------------------- wake-ups

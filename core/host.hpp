@@ -18,6 +18,12 @@
 
 namespace gp {
 
+// Payloads up to this size travel through one prepared statement; larger ones use SQLite's
+// incremental blob I/O, so no extra full-size copy is made.
+constexpr std::size_t kInlinePayload = 64 * 1024;
+// GP_MAX_PAYLOAD: SQLite caps a value just under 1 GB.
+constexpr std::size_t kMaxPayload = std::size_t{900} * 1024 * 1024;
+
 struct HostOptions {
   int synchronous = 2;          // 2 = FULL, 1 = NORMAL (file hosts only)
   int busy_timeout_ms = 5000;
@@ -62,14 +68,34 @@ class Host : public std::enable_shared_from_this<Host> {
  private:
   friend class Worker;
   struct Lookup;
+  // A write transaction that also drops the cached oplog indexes if it rolls back, so a failed
+  // call never leaves a gap in a worker's oplog.
+  class WriteTxn {
+   public:
+    explicit WriteTxn(Host& host) : host_(host), txn_(*host.db_) {}
+    ~WriteTxn() {
+      if (!committed_) host_.next_idx_.clear();
+    }
+    void commit() {
+      txn_.commit();
+      committed_ = true;
+    }
+
+   private:
+    Host& host_;
+    sql::Txn txn_;
+    bool committed_ = false;
+  };
   Host(std::string path, bool memory, const HostOptions& options);
 
   // All below run with db_mu_ held.
   std::optional<std::int64_t> worker_row(const WorkerId& id);
-  Lookup lookup(const PromiseId& id);
-  std::int64_t store_payload(const std::uint8_t* data, std::size_t len, int refs);
-  Bytes read_payload(std::int64_t payload_id);
-  void add_payload_ref(std::int64_t payload_id, int delta);
+  // The promise's state; with payload non-null, a completed promise's bytes are read into it.
+  Lookup lookup(const PromiseId& id, Bytes* payload = nullptr);
+  void write_payload(std::int64_t key, const std::uint8_t* data, std::size_t len);
+  Bytes read_blob(std::int64_t key, std::size_t len);
+  std::uint64_t next_index(std::int64_t worker_row);
+  // Writes entry at next_index(worker_row) unless entry.idx is already set; returns the index.
   std::uint64_t append_entry(std::int64_t worker_row, OplogEntry& entry);
 
   // The state machine (promises.cpp).  `recorder` is the calling worker, if any, whose oplog
@@ -94,6 +120,9 @@ class Host : public std::enable_shared_from_this<Host> {
   std::mutex db_mu_;
   std::unique_ptr<sql::Db> db_;
   std::map<WorkerId, std::int64_t> worker_rows_;  // workers are never deleted: safe to cache
+  // Next oplog index per worker row, kept only for in-memory hosts, where no other connection
+  // can append; file hosts ask the database inside the write transaction.
+  std::map<std::int64_t, std::uint64_t> next_idx_;
 
   std::unique_ptr<Doorbell> bell_;
   std::mutex wake_mu_;

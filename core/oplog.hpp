@@ -29,7 +29,7 @@ struct OplogEntry {
   int status = 0;              // 0 or a GP_E* code
   bool result_flag = false;    // complete: completed it; poll: was ready
   bool has_payload = false;
-  std::int64_t payload_id = 0; // payloads.id of the bytes taken or returned
+  std::int64_t payload_id = 0; // promises.key of the row holding the payload (0: not stored)
   std::uint64_t payload_len = 0;
   std::uint64_t payload_hash = 0;
 };

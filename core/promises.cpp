@@ -8,6 +8,7 @@
 //
 // Each state change is one SQLite transaction; a worker's call writes its oplog entry in that
 // same transaction, so the entry and the effect are durable together or not at all.
+#include <cstring>
 #include <limits>
 
 #include "error.hpp"
@@ -15,134 +16,225 @@
 
 namespace gp {
 
-enum class State { gone, pending, completed };
-
-struct Host::Lookup {
-  State state = State::gone;
-  std::int64_t payload_id = 0;
-};
-
 namespace {
 
-Error not_found(const PromiseId& id) {
-  return Error(Errc::not_found, "promise " + id.to_string() + " not found");
-}
+enum class State { gone, pending, completed };
+
+// Row states in the promises table.
+constexpr std::int64_t kRowPending = 0;
+constexpr std::int64_t kRowCompleted = 1;
+// kRowTombstone (2): deleted, payload kept for replay; reads as gone.
+
+constexpr int kIdxBits = 40;  // promises.key = (worker row << 40) | oplog index
+constexpr std::uint64_t kMaxIdx = (std::uint64_t{1} << kIdxBits) - 1;
+
+Error not_found(const PromiseId& id) { return Error(Errc::not_found, "promise " + id.to_string() + " not found"); }
+
+int status_of(State s) { return s == State::gone ? static_cast<int>(Errc::not_found) : 0; }
 
 }  // namespace
 
-Host::Lookup Host::lookup(const PromiseId& id) {
-  Lookup out;
-  const auto row = worker_row(id.worker_id);
-  if (!row || id.oplog_idx > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) return out;
-  auto q = db_->cached("SELECT payload FROM promises WHERE worker = ?1 AND idx = ?2");
-  q->bind(1, *row).bind(2, static_cast<std::int64_t>(id.oplog_idx));
-  if (!q->step()) return out;
-  if (q->is_null(0)) {
-    out.state = State::pending;
-  } else {
-    out.state = State::completed;
-    out.payload_id = q->int64(0);
-  }
+std::int64_t promise_key(std::int64_t worker_row, std::uint64_t idx) {
+  return static_cast<std::int64_t>((static_cast<std::uint64_t>(worker_row) << kIdxBits) | idx);
+}
+
+struct Host::Lookup {
+  State state = State::gone;
+  std::int64_t key = 0;
+  bool pinned = false;
+};
+
+namespace {
+Bytes allocate(std::size_t len) {
+  Bytes out;
+  out.data.reset(static_cast<std::uint8_t*>(std::malloc(len ? len : 1)));
+  if (!out.data) throw Error(Errc::no_memory, "cannot allocate " + std::to_string(len) + " bytes for a payload");
+  out.len = len;
   return out;
 }
+}  // namespace
+
+Host::Lookup Host::lookup(const PromiseId& id, Bytes* payload) {
+  Lookup out;
+  const auto row = worker_row(id.worker_id);
+  if (!row || id.oplog_idx == 0 || id.oplog_idx > kMaxIdx) return out;
+  out.key = promise_key(*row, id.oplog_idx);
+  std::size_t big = 0;  // length of a payload too large to take from the row in one piece
+  {
+    auto q = db_->cached(payload
+        ? "SELECT state, pinned, length(payload), CASE WHEN length(payload) <= 65536 THEN payload END "
+          "FROM promises WHERE key = ?1"
+        : "SELECT state, pinned FROM promises WHERE key = ?1");
+    q->bind(1, out.key);
+    if (!q->step()) return out;
+    const auto state = q->int64(0);
+    if (state == kRowPending) {
+      out.state = State::pending;
+    } else if (state == kRowCompleted) {
+      out.state = State::completed;
+      out.pinned = q->int64(1) != 0;
+      if (payload) {
+        const auto len = static_cast<std::size_t>(q->int64(2));
+        if (q->is_null(3)) {
+          big = len;
+        } else {
+          *payload = allocate(len);
+          if (len) std::memcpy(payload->data.get(), q->blob(3), len);
+        }
+      }
+    }
+  }
+  if (big) *payload = read_blob(out.key, big);
+  return out;
+}
+
+Bytes Host::read_blob(std::int64_t key, std::size_t len) {
+  // Straight from the database pages into the caller's buffer: no full-size intermediate copy.
+  auto out = allocate(len);
+  sqlite3_blob* blob = nullptr;
+  int rc = sqlite3_blob_open(db_->raw(), "main", "promises", "payload", key, 0, &blob);
+  if (rc == SQLITE_OK) rc = sqlite3_blob_read(blob, out.data.get(), static_cast<int>(len), 0);
+  const int close_rc = sqlite3_blob_close(blob);
+  if (rc == SQLITE_OK) rc = close_rc;
+  if (rc != SQLITE_OK) sql::throw_error(db_->raw(), rc, "reading a payload");
+  return out;
+}
+
+namespace {
+void check_payload_size(std::size_t len) {
+  if (len > kMaxPayload) {
+    throw Error(Errc::too_big, "payload of " + std::to_string(len) + " bytes exceeds the limit of " +
+                                   std::to_string(kMaxPayload) + " bytes (GP_MAX_PAYLOAD)");
+  }
+}
+}  // namespace
 
 // ---------------------------------------------------------------- complete
 
-bool Host::complete_as(const Worker* recorder, const PromiseId& id, const std::uint8_t* data,
-                       std::size_t len) {
-  OplogEntry entry;
-  bool completed = false;
+bool Host::complete_as(const Worker* recorder, const PromiseId& id, const std::uint8_t* data, std::size_t len) {
+  check_payload_size(len);
+  State state;
   {
     std::lock_guard lock(db_mu_);
-    sql::Txn txn(*db_);
-    const auto l = lookup(id);
-    if (l.state == State::pending) {
-      // The promise row and (for a worker) the oplog entry both refer to the new payload.
-      const auto payload_id = store_payload(data, len, recorder ? 2 : 1);
-      auto q = db_->cached("UPDATE promises SET payload = ?3 WHERE worker = ?1 AND idx = ?2 AND payload IS NULL");
-      q->bind(1, *worker_row(id.worker_id)).bind(2, static_cast<std::int64_t>(id.oplog_idx)).bind(3, payload_id).exec();
-      completed = true;
-      entry.payload_id = payload_id;
+    if (!recorder && len <= kInlinePayload) {
+      // The common outside-party case in one atomic statement: it only matches a pending row,
+      // so exactly one completer changes it; a miss is told apart (false vs gone) afterwards.
+      const auto row = worker_row(id.worker_id);
+      if (row && id.oplog_idx != 0 && id.oplog_idx <= kMaxIdx) {
+        auto q = db_->cached("UPDATE promises SET state = 1, payload = ?2 WHERE key = ?1 AND state = 0");
+        q->bind(1, promise_key(*row, id.oplog_idx)).bind_blob(2, data, len).exec();
+      }
+      state = db_->changes() == 1 && row ? State::pending : lookup(id).state;
+      if (state == State::pending) {
+        wake_all(id);
+        return true;
+      }
+      if (state == State::gone) throw not_found(id);
+      return false;
     }
+    WriteTxn txn(*this);
+    const auto l = lookup(id);
+    state = l.state;
+    if (state == State::pending) write_payload(l.key, data, len);
     if (recorder) {
+      OplogEntry entry;
       entry.kind = OplogKind::complete_promise;
       entry.promise = id;
-      entry.status = l.state == State::gone ? static_cast<int>(Errc::not_found) : 0;
-      entry.result_flag = completed;
+      entry.status = status_of(state);
+      entry.result_flag = state == State::pending;
       entry.has_payload = true;
+      if (state == State::pending) entry.payload_id = l.key;
       entry.payload_len = len;
       entry.payload_hash = fnv1a64(data, len);
       append_entry(recorder->row_, entry);
+      // The entry refers to the stored payload: keep it if the promise is deleted later.
+      if (state == State::pending) {
+        auto q = db_->cached("UPDATE promises SET pinned = 1 WHERE key = ?1");
+        q->bind(1, l.key).exec();
+      }
     }
     txn.commit();  // durable (file host) before anyone hears "true"
-    if (l.state == State::gone) throw not_found(id);
   }
-  if (completed) wake_all(id);
-  return completed;
+  if (state == State::gone) throw not_found(id);
+  if (state == State::pending) wake_all(id);
+  return state == State::pending;
 }
 
-// ---------------------------------------------------------------- poll
+// ---------------------------------------------------------------- poll and await
+
+// Records a poll or finished await of a completed or gone promise; pins a returned payload.
+namespace {
+OplogEntry observed_entry(OplogKind kind, const PromiseId& id, State state, std::int64_t key, const Bytes* payload) {
+  OplogEntry entry;
+  entry.kind = kind;
+  entry.promise = id;
+  entry.status = status_of(state);
+  entry.result_flag = payload != nullptr;
+  if (payload) {
+    entry.has_payload = true;
+    entry.payload_id = key;
+    entry.payload_len = payload->len;
+    entry.payload_hash = fnv1a64(payload->data.get(), payload->len);
+  }
+  return entry;
+}
+}  // namespace
 
 std::optional<Bytes> Host::poll_as(const Worker* recorder, const PromiseId& id) {
-  std::lock_guard lock(db_mu_);
-  // A host-level poll writes nothing, so it only needs a read transaction.
-  sql::Txn txn(*db_, recorder ? sql::Txn::write : sql::Txn::read);
-  const auto l = lookup(id);
   std::optional<Bytes> out;
-  if (l.state == State::completed) out = read_payload(l.payload_id);
-  if (recorder) {
-    OplogEntry entry;
-    entry.kind = OplogKind::poll_promise;
-    entry.promise = id;
-    entry.status = l.state == State::gone ? static_cast<int>(Errc::not_found) : 0;
-    entry.result_flag = out.has_value();
-    if (out) {
-      entry.has_payload = true;
-      entry.payload_id = l.payload_id;
-      entry.payload_len = out->len;
-      entry.payload_hash = fnv1a64(out->data.get(), out->len);
-      add_payload_ref(l.payload_id, +1);  // the entry keeps the payload alive for replay
+  State state;
+  {
+    std::lock_guard lock(db_mu_);
+    if (!recorder) {
+      // A host-level poll writes nothing: a read transaction is enough.
+      sql::Txn txn(*db_, sql::Txn::read);
+      Bytes payload;
+      state = lookup(id, &payload).state;
+      if (state == State::completed) out = std::move(payload);
+    } else {
+      WriteTxn txn(*this);
+      Bytes payload;
+      const auto l = lookup(id, &payload);
+      state = l.state;
+      if (state == State::completed) out = std::move(payload);
+      auto entry = observed_entry(OplogKind::poll_promise, id, state, l.key, out ? &*out : nullptr);
+      append_entry(recorder->row_, entry);
+      if (out && !l.pinned) {
+        auto q = db_->cached("UPDATE promises SET pinned = 1 WHERE key = ?1");
+        q->bind(1, l.key).exec();
+      }
+      txn.commit();
     }
-    append_entry(recorder->row_, entry);
-    txn.commit();
   }
-  // A host-level poll wrote nothing; the guard's rollback just ends its read.
-  if (l.state == State::gone) throw not_found(id);
+  if (state == State::gone) throw not_found(id);
   return out;
 }
-
-// ---------------------------------------------------------------- await
 
 std::optional<Bytes> Host::try_finish_await(const Worker* recorder, const PromiseId& id) {
   std::lock_guard lock(db_mu_);
   if (!recorder) {
-    // Read-only: a read transaction gives a consistent view of promise + payload.
     sql::Txn txn(*db_, sql::Txn::read);
-    const auto l = lookup(id);
+    Bytes payload;
+    const auto l = lookup(id, &payload);
     if (l.state == State::gone) throw not_found(id);
     if (l.state == State::pending) return std::nullopt;
-    return read_payload(l.payload_id);
+    return payload;
   }
-  // Cheap unlocked look first, so a waiting worker does not take the write lock on every check.
-  if (lookup(id).state == State::pending) return std::nullopt;
-  sql::Txn txn(*db_);
-  const auto l = lookup(id);
-  if (l.state == State::pending) return std::nullopt;  // cannot happen: completion is final
-  OplogEntry entry;
-  entry.kind = OplogKind::await_promise;
-  entry.promise = id;
+  // On a file, look without the write lock first, so a waiting worker does not queue behind
+  // other writers on every check.  In memory nobody else can change it while we hold db_mu_.
+  if (!memory_ && lookup(id).state == State::pending) return std::nullopt;
+  WriteTxn txn(*this);
+  Bytes payload;
+  const auto l = lookup(id, &payload);
+  if (l.state == State::pending) return std::nullopt;  // the guard rolls back: nothing written
   std::optional<Bytes> out;
-  if (l.state == State::gone) {
-    entry.status = static_cast<int>(Errc::not_found);
-  } else {
-    out = read_payload(l.payload_id);
-    entry.has_payload = true;
-    entry.payload_id = l.payload_id;
-    entry.payload_len = out->len;
-    entry.payload_hash = fnv1a64(out->data.get(), out->len);
-    add_payload_ref(l.payload_id, +1);
-  }
+  if (l.state == State::completed) out = std::move(payload);
+  auto entry = observed_entry(OplogKind::await_promise, id, l.state, l.key, out ? &*out : nullptr);
   append_entry(recorder->row_, entry);
+  if (out && !l.pinned) {
+    auto q = db_->cached("UPDATE promises SET pinned = 1 WHERE key = ?1");
+    q->bind(1, l.key).exec();
+  }
   txn.commit();
   if (!out) throw not_found(id);
   return out;
@@ -162,8 +254,8 @@ Bytes Host::await_as(const Worker* recorder, const PromiseId& id, Timeout timeou
       throw Error(Errc::timeout, "timed out awaiting promise " + id.to_string() + " after " +
                                      std::to_string(timeout.count()) + " ms");
     }
-    // In memory only this process can complete it; a file may be completed by another process,
-    // which the fallback re-check catches.
+    // In memory only this process can complete it; a file may also be changed by writers that
+    // do not ring the doorbell, which the fallback re-check catches.
     auto until = deadline;
     if (!memory_ && deadline - now > fallback) until = now + fallback;
     wait_for_change(id, seen, until);
@@ -173,16 +265,17 @@ Bytes Host::await_as(const Worker* recorder, const PromiseId& id, Timeout timeou
 // ---------------------------------------------------------------- delete
 
 void Host::remove_as(const Worker* recorder, const PromiseId& id) {
-  bool removed = false;
+  State state;
   {
     std::lock_guard lock(db_mu_);
-    sql::Txn txn(*db_);
+    WriteTxn txn(*this);
     const auto l = lookup(id);
-    if (l.state != State::gone) {
-      auto q = db_->cached("DELETE FROM promises WHERE worker = ?1 AND idx = ?2");
-      q->bind(1, *worker_row(id.worker_id)).bind(2, static_cast<std::int64_t>(id.oplog_idx)).exec();
-      if (l.state == State::completed) add_payload_ref(l.payload_id, -1);
-      removed = true;
+    state = l.state;
+    if (state != State::gone) {
+      // A payload an oplog entry refers to stays (as a tombstone) for replay.
+      auto q = db_->cached(l.pinned ? "UPDATE promises SET state = 2 WHERE key = ?1"
+                                    : "DELETE FROM promises WHERE key = ?1");
+      q->bind(1, l.key).exec();
     }
     if (recorder) {
       OplogEntry entry;
@@ -190,9 +283,10 @@ void Host::remove_as(const Worker* recorder, const PromiseId& id) {
       entry.promise = id;
       append_entry(recorder->row_, entry);
     }
-    if (removed || recorder) txn.commit();
+    if (state == State::gone && !recorder) return;  // nothing to write
+    txn.commit();
   }
-  if (removed) wake_all(id);  // waiters learn it is gone
+  if (state != State::gone) wake_all(id);  // waiters learn it is gone
 }
 
 // ---------------------------------------------------------------- the two faces
@@ -207,19 +301,17 @@ void Host::remove(const PromiseId& id) { remove_as(nullptr, id); }
 PromiseId Worker::create_promise() {
   auto& h = *host_;
   std::lock_guard lock(h.db_mu_);
-  sql::Txn txn(*h.db_);
+  Host::WriteTxn txn(h);
   OplogEntry entry;
   entry.kind = OplogKind::create_promise;
   // The promise's id is the index of the entry that creates it.
+  entry.idx = h.next_index(row_);
+  if (entry.idx > kMaxIdx) throw Error(Errc::internal, "worker " + id_.to_string() + " has exhausted its oplog indexes");
+  entry.promise = PromiseId{id_, entry.idx};
+  h.append_entry(row_, entry);
   {
-    auto q = h.db_->cached("SELECT coalesce(max(idx), 0) + 1 FROM oplog WHERE worker = ?1");
-    q->bind(1, row_).step();
-    entry.promise = PromiseId{id_, static_cast<std::uint64_t>(q->int64(0))};
-  }
-  const auto idx = h.append_entry(row_, entry);
-  {
-    auto q = h.db_->cached("INSERT INTO promises (worker, idx, payload) VALUES (?1, ?2, NULL)");
-    q->bind(1, row_).bind(2, static_cast<std::int64_t>(idx)).exec();
+    auto q = h.db_->cached("INSERT INTO promises (key, state, pinned, payload) VALUES (?1, 0, 0, NULL)");
+    q->bind(1, promise_key(row_, entry.idx)).exec();
   }
   txn.commit();
   return *entry.promise;
@@ -243,7 +335,7 @@ void Worker::delete_promise(const PromiseId& id) { host_->remove_as(this, id); }
 std::uint64_t Worker::get_oplog_index() {
   auto& h = *host_;
   std::lock_guard lock(h.db_mu_);
-  sql::Txn txn(*h.db_);
+  Host::WriteTxn txn(h);
   OplogEntry entry;
   entry.kind = OplogKind::get_oplog_index;
   const auto idx = h.append_entry(row_, entry);

@@ -1,6 +1,8 @@
-// The one place that defines the database layout.  Payload bytes live once, in `payloads`;
-// promises and oplog entries refer to them by id (`refs` counts the references, so a payload
-// that a worker observed outlives the promise's deletion: replay needs it).
+// The one place that defines the database layout.
+//
+// A promise's payload lives in its own row.  When a worker has observed the payload (an await
+// or poll entry in its oplog refers to it), deleting the promise keeps the row as a tombstone
+// (state 2) so that replaying the worker can still return the payload; otherwise the row goes.
 #include "schema.hpp"
 
 #include <string>
@@ -25,15 +27,12 @@ CREATE TABLE oplog (
   PRIMARY KEY (worker, idx)
 ) WITHOUT ROWID;
 CREATE TABLE promises (
-  worker  INTEGER NOT NULL,        -- workers.id of the creating worker
-  idx     INTEGER NOT NULL,        -- oplog index of the create-promise entry
-  payload INTEGER,                 -- payloads.id; NULL while pending
-  PRIMARY KEY (worker, idx)
-) WITHOUT ROWID;
-CREATE TABLE payloads (
-  id   INTEGER PRIMARY KEY,
-  refs INTEGER NOT NULL,           -- promise + oplog entries that refer to it
-  data BLOB    NOT NULL
+  -- (workers.id << 40) | oplog index of the create-promise entry: one integer key, so each
+  -- state change touches one b-tree and large payloads can use incremental blob I/O by rowid.
+  key     INTEGER PRIMARY KEY,
+  state   INTEGER NOT NULL,        -- 0 pending, 1 completed, 2 deleted but kept for replay
+  pinned  INTEGER NOT NULL,        -- 1 once an oplog entry refers to the payload
+  payload BLOB                     -- NULL while pending
 );
 )sql";
 

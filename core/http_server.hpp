@@ -1,0 +1,49 @@
+// Golem's REST completion endpoint (DESIGN §4), served from a host on its own threads.
+//
+//   POST /v1/components/{component_id}/workers/{worker_name}/complete   {"oplogIdx": N, "data": [..]}
+//   GET  /v1/components/{component_id}/workers/{worker_name}/promises/{oplog_idx}   (our extension)
+//   GET  /healthz
+//
+// Every answer, status by status, is in docs/http.md.  httplib stays out of this header (the
+// server's state lives behind a pointer), so only http_server.cpp needs its include path.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace gp {
+
+class Host;
+
+struct HttpServerOptions {
+  std::string address = "127.0.0.1";  // numeric IPv4/IPv6 address or host name to listen on
+  std::uint16_t port = 0;             // 0 = an ephemeral port, readable with port()
+  std::string token;                  // non-empty: every request needs "Authorization: Bearer <token>"
+  std::uint64_t max_body_bytes = 64ull * 1024 * 1024;  // larger request bodies get 413
+  int threads = 8;                    // worker threads; each open keep-alive connection holds one
+};
+
+class HttpServer {
+ public:
+  // Binds and starts serving before it returns.  Throws Error(invalid) for bad options and
+  // Error(io) when the address cannot be bound (port in use, unknown address).
+  static std::unique_ptr<HttpServer> start(std::shared_ptr<Host> host, const HttpServerOptions& options);
+  ~HttpServer();  // stop()
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Stops accepting, lets requests in progress finish, and joins every server thread.  Idempotent.
+  void stop();
+
+  std::uint16_t port() const;
+  const std::string& address() const;
+  std::string url() const;  // "http://address:port" ("http://[address]:port" for IPv6)
+
+  struct Impl;
+
+ private:
+  explicit HttpServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace gp
