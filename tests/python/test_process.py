@@ -69,4 +69,62 @@ def test_ctrl_c_interrupts_an_await_that_waits_forever(tmp_path: Path) -> None:
     assert "KeyboardInterrupt" in stderr
     assert "unreachable" not in stdout
     assert proc.returncode != 0
-    assert elapsed < 2.0, f"Ctrl-C took {elapsed:.2f} s to interrupt the await"
+    assert elapsed < 3.0, f"Ctrl-C took {elapsed:.2f} s to interrupt the await"
+
+
+COMPLETE_FROM_CHILD = textwrap.dedent(
+    """
+    import sys, time
+    from golem_promise import Host, PromiseId
+    time.sleep(float(sys.argv[3]))
+    with Host(sys.argv[1]) as host:
+        print(host.complete_promise(PromiseId.parse(sys.argv[2]), sys.argv[4].encode()))
+    """
+)
+
+
+def test_completion_by_another_process_wakes_the_await(tmp_path: Path) -> None:
+    from golem_promise import ComponentId, Host, Uuid
+
+    db = tmp_path / "shared.db"
+    with Host(db) as host:
+        worker = host.worker(ComponentId(Uuid(7, 7)), "waiter")
+        pid = worker.create_promise()
+        child = subprocess.Popen(
+            [sys.executable, "-c", COMPLETE_FROM_CHILD, str(db), str(pid), "0.3", "from child"],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        started = time.monotonic()
+        try:
+            assert worker.await_promise(pid, timeout=20) == b"from child"
+        finally:
+            out, _ = child.communicate(timeout=30)
+        assert time.monotonic() - started < 15
+        assert out.strip() == "True"
+
+
+def test_exactly_one_process_wins_a_completion_race(tmp_path: Path) -> None:
+    from golem_promise import ComponentId, Host, Uuid
+
+    db = tmp_path / "race.db"
+    with Host(db) as host:
+        pid = host.worker(ComponentId(Uuid(8, 8)), "raced").create_promise()
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", COMPLETE_FROM_CHILD, str(db), str(pid), "0", f"child-{i}"],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(4)
+    ]
+    results = [c.communicate(timeout=60) for c in children]
+    assert all(c.returncode == 0 for c in children), [err for _, err in results]
+    wins = [i for i, (out, _) in enumerate(results) if out.strip() == "True"]
+    assert len(wins) == 1
+    assert [out.strip() for out, _ in results].count("False") == 3
+    with Host(db) as host:
+        assert host.poll_promise(pid) == f"child-{wins[0]}".encode()
