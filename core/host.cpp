@@ -154,6 +154,59 @@ void Host::write_payload(std::int64_t key, const std::uint8_t* data, std::size_t
   if (rc != SQLITE_OK) sql::throw_error(db_->raw(), rc, "writing a payload");
 }
 
+// ---------------------------------------------------------------- group commit
+
+void Host::group_commit(const std::function<void()>& change) {
+  QueuedChange me{&change, nullptr, false};
+  std::unique_lock lock(batch_mu_);
+  batch_.push_back(&me);
+  while (!me.done) {
+    if (batch_leader_) {
+      batch_cv_.wait(lock);
+      continue;
+    }
+    // Lead: take everything queued so far (our own change included) and commit it together.
+    batch_leader_ = true;
+    std::vector<QueuedChange*> batch;
+    batch.swap(batch_);
+    lock.unlock();
+    run_batch(batch);
+    lock.lock();
+    for (auto* c : batch) c->done = true;
+    batch_leader_ = false;
+    batch_cv_.notify_all();
+  }
+  if (me.error) std::rethrow_exception(me.error);
+}
+
+void Host::run_batch(const std::vector<QueuedChange*>& batch) {
+  std::lock_guard lock(db_mu_);
+  try {
+    WriteTxn txn(*this);
+    if (batch.size() == 1) {
+      (*batch[0]->change)();
+    } else {
+      for (auto* c : batch) {
+        db_->cached("SAVEPOINT gp_change")->exec();
+        try {
+          (*c->change)();
+          db_->cached("RELEASE gp_change")->exec();
+        } catch (...) {
+          c->error = std::current_exception();
+          db_->cached("ROLLBACK TO gp_change")->exec();
+          db_->cached("RELEASE gp_change")->exec();
+        }
+      }
+    }
+    txn.commit();
+  } catch (...) {
+    // Nothing of this batch was committed: every change in it fails.
+    for (auto* c : batch) {
+      if (!c->error) c->error = std::current_exception();
+    }
+  }
+}
+
 // ---------------------------------------------------------------- wake-ups
 
 std::uint64_t Host::wake_generation(const PromiseId& id) {

@@ -3,6 +3,9 @@
 #pragma once
 #include <chrono>
 #include <condition_variable>
+#include <exception>
+#include <functional>
+#include <vector>
 #include <cstdint>
 #include <cstdlib>
 #include <map>
@@ -98,9 +101,23 @@ class Host : public std::enable_shared_from_this<Host> {
   // Writes entry at next_index(worker_row) unless entry.idx is already set; returns the index.
   std::uint64_t append_entry(std::int64_t worker_row, OplogEntry& entry);
 
+  // Group commit (file hosts): concurrent writers queue their changes; one of them runs the
+  // whole queue in one transaction (each change in its own savepoint, so one failure does not
+  // undo the others) and commits once, so N waiting writers share one fsync.  Every caller
+  // returns only after the commit that contains its change, so "true" still means durable.
+  void group_commit(const std::function<void()>& change);
+  struct QueuedChange {
+    const std::function<void()>* change;
+    std::exception_ptr error;
+    bool done = false;
+  };
+  void run_batch(const std::vector<QueuedChange*>& batch);
+
   // The state machine (promises.cpp).  `recorder` is the calling worker, if any, whose oplog
   // gets an entry for the call in the same transaction as the state change.
   bool complete_as(const Worker* recorder, const PromiseId& id, const std::uint8_t* data, std::size_t len);
+  // The completion's change inside the current write transaction; returns the state it found.
+  int apply_complete(const Worker* recorder, const PromiseId& id, const std::uint8_t* data, std::size_t len);
   std::optional<Bytes> poll_as(const Worker* recorder, const PromiseId& id);
   Bytes await_as(const Worker* recorder, const PromiseId& id, Timeout timeout);
   void remove_as(const Worker* recorder, const PromiseId& id);
@@ -123,6 +140,11 @@ class Host : public std::enable_shared_from_this<Host> {
   // Next oplog index per worker row, kept only for in-memory hosts, where no other connection
   // can append; file hosts ask the database inside the write transaction.
   std::map<std::int64_t, std::uint64_t> next_idx_;
+
+  std::mutex batch_mu_;
+  std::condition_variable batch_cv_;
+  std::vector<QueuedChange*> batch_;
+  bool batch_leader_ = false;
 
   std::unique_ptr<Doorbell> bell_;
   std::mutex wake_mu_;

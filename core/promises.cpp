@@ -111,52 +111,56 @@ void check_payload_size(std::size_t len) {
 
 // ---------------------------------------------------------------- complete
 
+int Host::apply_complete(const Worker* recorder, const PromiseId& id, const std::uint8_t* data, std::size_t len) {
+  const auto l = lookup(id);
+  if (l.state == State::pending) write_payload(l.key, data, len);
+  if (recorder) {
+    OplogEntry entry;
+    entry.kind = OplogKind::complete_promise;
+    entry.promise = id;
+    entry.status = status_of(l.state);
+    entry.result_flag = l.state == State::pending;
+    entry.has_payload = true;
+    if (l.state == State::pending) entry.payload_id = l.key;
+    entry.payload_len = len;
+    entry.payload_hash = fnv1a64(data, len);
+    append_entry(recorder->row_, entry);
+    // The entry refers to the stored payload: keep it if the promise is deleted later.
+    if (l.state == State::pending) {
+      auto q = db_->cached("UPDATE promises SET pinned = 1 WHERE key = ?1");
+      q->bind(1, l.key).exec();
+    }
+  }
+  return static_cast<int>(l.state);
+}
+
 bool Host::complete_as(const Worker* recorder, const PromiseId& id, const std::uint8_t* data, std::size_t len) {
   check_payload_size(len);
   State state;
-  {
+  if (!memory_) {
+    // Durable completions share fsyncs with concurrent ones (group commit).
+    group_commit([&] { state = static_cast<State>(apply_complete(recorder, id, data, len)); });
+  } else {
     std::lock_guard lock(db_mu_);
     if (!recorder && len <= kInlinePayload) {
       // The common outside-party case in one atomic statement: it only matches a pending row,
       // so exactly one completer changes it; a miss is told apart (false vs gone) afterwards.
       const auto row = worker_row(id.worker_id);
+      bool changed = false;
       if (row && id.oplog_idx != 0 && id.oplog_idx <= kMaxIdx) {
         auto q = db_->cached("UPDATE promises SET state = 1, payload = ?2 WHERE key = ?1 AND state = 0");
         q->bind(1, promise_key(*row, id.oplog_idx)).bind_blob(2, data, len).exec();
+        changed = db_->changes() == 1;
       }
-      state = db_->changes() == 1 && row ? State::pending : lookup(id).state;
-      if (state == State::pending) {
-        wake_all(id);
-        return true;
-      }
-      if (state == State::gone) throw not_found(id);
-      return false;
+      state = changed ? State::pending : lookup(id).state;
+    } else {
+      WriteTxn txn(*this);
+      state = static_cast<State>(apply_complete(recorder, id, data, len));
+      txn.commit();
     }
-    WriteTxn txn(*this);
-    const auto l = lookup(id);
-    state = l.state;
-    if (state == State::pending) write_payload(l.key, data, len);
-    if (recorder) {
-      OplogEntry entry;
-      entry.kind = OplogKind::complete_promise;
-      entry.promise = id;
-      entry.status = status_of(state);
-      entry.result_flag = state == State::pending;
-      entry.has_payload = true;
-      if (state == State::pending) entry.payload_id = l.key;
-      entry.payload_len = len;
-      entry.payload_hash = fnv1a64(data, len);
-      append_entry(recorder->row_, entry);
-      // The entry refers to the stored payload: keep it if the promise is deleted later.
-      if (state == State::pending) {
-        auto q = db_->cached("UPDATE promises SET pinned = 1 WHERE key = ?1");
-        q->bind(1, l.key).exec();
-      }
-    }
-    txn.commit();  // durable (file host) before anyone hears "true"
   }
   if (state == State::gone) throw not_found(id);
-  if (state == State::pending) wake_all(id);
+  if (state == State::pending) wake_all(id);  // after the commit: waiters see it at once
   return state == State::pending;
 }
 
