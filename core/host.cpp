@@ -1,6 +1,8 @@
 // Host plumbing: opening the database, workers, oplog storage, payload I/O and wake-ups.
 #include "host.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -8,6 +10,25 @@
 #include "schema.hpp"
 
 namespace gp {
+
+namespace {
+
+// A file cut short (a failed copy, a full disk) still has an intact header that promises more
+// pages than the file holds; refuse it up front instead of failing on some later read.  Pages
+// may legitimately live only in the WAL, so a non-empty WAL file makes the check moot.
+void check_not_truncated(sql::Db& db, const std::string& path) {
+  struct stat st {};
+  struct stat wal {};
+  if (::stat(path.c_str(), &st) != 0) return;
+  if (::stat((path + "-wal").c_str(), &wal) == 0 && wal.st_size > 0) return;
+  const auto expected = db.pragma_int("PRAGMA page_count") * db.pragma_int("PRAGMA page_size");
+  if (static_cast<std::int64_t>(st.st_size) < expected) {
+    throw Error(Errc::corrupt, "database file '" + path + "' is truncated: " + std::to_string(st.st_size) +
+                                   " bytes, but its header describes " + std::to_string(expected));
+  }
+}
+
+}  // namespace
 
 Host::Host(std::string path, bool memory, const HostOptions& options)
     : path_(std::move(path)), memory_(memory), options_(options) {}
@@ -34,6 +55,7 @@ std::shared_ptr<Host> Host::open(const std::string& path, const HostOptions& opt
   if (memory) db.exec("PRAGMA page_size = 1024");
   prepare_schema(db);  // refuses foreign or newer files before anything is written to them
   if (!memory) {
+    check_not_truncated(db, path);
     db.exec("PRAGMA journal_mode = WAL");  // readers never block the writer; many processes share it
     db.exec(options.synchronous == 2 ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
     host->bell_ = Doorbell::open(path);

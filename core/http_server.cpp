@@ -398,7 +398,7 @@ void HttpServer::Impl::configure() {
   server.set_tcp_nodelay(true);
   // httplib's default sets SO_REUSEPORT, which lets a second server bind a port already in use;
   // SO_REUSEADDR alone only allows rebinding over connections in TIME_WAIT.
-  server.set_socket_options([](httplib::socket_t sock) {
+  server.set_socket_options([](socket_t sock) {
     int yes = 1;
     ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
     ::fcntl(sock, F_SETFD, FD_CLOEXEC);
@@ -430,7 +430,7 @@ void HttpServer::Impl::configure() {
 
   // httplib's own failures (unparsable request line, 413 by Content-Length, ...) and anything
   // else that leaves an error status without a body get a JSON body too.
-  server.set_error_handler([this](const Request& req, Response& res) {
+  server.set_error_handler(httplib::Server::HandlerWithResponse([this](const Request& req, Response& res) {
     // We serve no byte ranges (RFC 9110 lets a server ignore Range); the Request object is
     // httplib's own non-const one, handed to handlers as const.
     const_cast<Request&>(req).ranges.clear();
@@ -444,7 +444,7 @@ void HttpServer::Impl::configure() {
       reply_error(res, status, status_text(status));
     }
     return HandlerResponse::Handled;
-  });
+  }));
   server.set_exception_handler([](const Request&, Response& res, std::exception_ptr) {
     reply_unknown(res, "internal error while handling the request");
   });

@@ -52,8 +52,11 @@ void prepare_schema(sql::Db& db) {
   try {
     app_id = db.pragma_int("PRAGMA application_id");
   } catch (const Error& e) {
-    if (e.code() == Errc::schema || e.code() == Errc::corrupt) {
+    if (e.code() == Errc::schema) {  // SQLITE_NOTADB
       throw Error(Errc::schema, std::string("not a golem-promise database (not an SQLite file): ") + e.what());
+    }
+    if (e.code() == Errc::corrupt) {
+      throw Error(Errc::corrupt, std::string("the database file is damaged: ") + e.what());
     }
     throw;
   }
