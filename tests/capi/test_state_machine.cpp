@@ -540,3 +540,39 @@ TEST_CASE("promise calls with a malformed promise id give GP_EINVAL", "[state]")
   CHECK(gp_host_delete_promise(f.h, &p) == GP_EINVAL);
   CHECK(gp_worker_complete_promise(&done, f.w, &p, u8("x"), 1) == GP_EINVAL);
 }
+
+TEST_CASE("a promise id with a huge oplog index never reaches another worker's promise", "[state]") {
+  Host h;
+  Worker a(h, "a");
+  Worker b(h, "b");
+  Worker c(h, "c");
+  Worker d(h, "d");
+  gp_promise_id_t pa = a.create();
+  gp_promise_id_t pb = b.create();
+  gp_promise_id_t pc = c.create();
+  gp_promise_id_t pd = d.create();
+  for (std::uint64_t high : {std::uint64_t{1} << 40, std::uint64_t{1} << 41, std::uint64_t{3} << 40,
+                             std::uint64_t{1} << 42, std::uint64_t{1} << 63,
+                             ~std::uint64_t{0} << 40}) {
+    for (std::uint64_t low : {std::uint64_t{0}, std::uint64_t{1}, std::uint64_t{pa.oplog_idx}}) {
+      gp_promise_id_t forged = pa;
+      forged.oplog_idx = high | low;
+      CAPTURE(forged.oplog_idx);
+      int done = -1;
+      Bytes out;
+      int ready = -1;
+      CHECK(gp_host_poll_promise(out.out(), &ready, h, &forged) == GP_ENOTFOUND);
+      CHECK(gp_host_complete_promise(&done, h, &forged, u8("forged"), 6) == GP_ENOTFOUND);
+      CHECK(gp_worker_complete_promise(&done, a, &forged, u8("forged"), 6) == GP_ENOTFOUND);
+      CHECK(gp_host_delete_promise(h, &forged) == GP_OK);
+      CHECK(gp_worker_delete_promise(a, &forged) == GP_OK);
+    }
+  }
+  gp_promise_id_t huge = pa;
+  huge.oplog_idx = UINT64_MAX;
+  CHECK(gp_host_delete_promise(h, &huge) == GP_OK);
+  for (auto* p : {&pa, &pb, &pc, &pd}) {
+    CAPTURE(format(*p));
+    CHECK(is_pending(h, *p));
+  }
+}
