@@ -5,14 +5,41 @@ using namespace gp::capi;
 
 extern "C" {
 
-GP_API int gp_worker_open(gp_worker** out, gp_host* host, const gp_worker_id_t* worker_id) {
+GP_API int gp_worker_open_v2(gp_worker** out, gp_host* host, const gp_worker_id_t* worker_id, uint32_t flags) {
   return guard([&] {
     require(out, "out");
     *out = nullptr;
     require(host, "host");
+    if (flags & ~GP_WORKER_OPEN_LIVE) {
+      throw gp::Error(gp::Errc::invalid, "unknown gp_worker_open_v2 flags " + std::to_string(flags));
+    }
     auto handle = std::make_unique<gp_worker>();
-    handle->impl = host->impl->open_worker(to_core(*require(worker_id, "worker_id")));
+    handle->impl = host->impl->open_worker(to_core(*require(worker_id, "worker_id")), (flags & GP_WORKER_OPEN_LIVE) != 0);
     *out = handle.release();
+  });
+}
+
+GP_API int gp_worker_open(gp_worker** out, gp_host* host, const gp_worker_id_t* worker_id) {
+  return gp_worker_open_v2(out, host, worker_id, 0);
+}
+
+GP_API int gp_worker_restart(gp_worker* worker) {
+  return guard([&] { require(worker, "worker")->impl->restart(); });
+}
+
+GP_API int gp_worker_is_replaying(int* out, gp_worker* worker) {
+  return guard([&] {
+    require(out, "out");
+    *out = 0;
+    *out = require(worker, "worker")->impl->is_replaying() ? 1 : 0;
+  });
+}
+
+GP_API int gp_worker_oplog_position(uint64_t* out, gp_worker* worker) {
+  return guard([&] {
+    require(out, "out");
+    *out = 0;
+    *out = require(worker, "worker")->impl->oplog_position();
   });
 }
 

@@ -75,7 +75,7 @@ std::optional<std::int64_t> Host::worker_row(const WorkerId& id) {
   return row;
 }
 
-std::unique_ptr<Worker> Host::open_worker(const WorkerId& id) {
+std::unique_ptr<Worker> Host::open_worker(const WorkerId& id, bool live) {
   validate_worker_name(id.worker_name);
   std::lock_guard lock(db_mu_);
   auto row = worker_row(id);
@@ -99,7 +99,9 @@ std::unique_ptr<Worker> Host::open_worker(const WorkerId& id) {
     }
     txn.commit();
   }
-  return std::unique_ptr<Worker>(new Worker(shared_from_this(), id, *row));
+  std::unique_ptr<Worker> worker(new Worker(shared_from_this(), id, *row));
+  if (!live) worker->start_replay();
+  return worker;
 }
 
 bool Host::has_worker(const WorkerId& id) {
@@ -111,9 +113,7 @@ std::uint64_t Host::next_index(std::int64_t worker_row) {
   if (memory_) {
     if (auto it = next_idx_.find(worker_row); it != next_idx_.end()) return it->second;
   }
-  auto q = db_->cached("SELECT coalesce(max(idx), 0) + 1 FROM oplog WHERE worker = ?1");
-  q->bind(1, worker_row).step();
-  return static_cast<std::uint64_t>(q->int64(0));
+  return last_index(worker_row) + 1;
 }
 
 std::uint64_t Host::append_entry(std::int64_t worker_row, OplogEntry& entry) {
@@ -131,25 +131,38 @@ std::uint64_t Host::append_entry(std::int64_t worker_row, OplogEntry& entry) {
   return entry.idx;
 }
 
+std::uint64_t Host::last_index(std::int64_t worker_row) {
+  auto q = db_->cached("SELECT coalesce(max(idx), 0) FROM oplog WHERE worker = ?1");
+  q->bind(1, worker_row).step();
+  return static_cast<std::uint64_t>(q->int64(0));
+}
+
+OplogEntry Host::read_entry(std::int64_t worker_row, std::uint64_t idx) {
+  auto q = db_->cached("SELECT kind, entry FROM oplog WHERE worker = ?1 AND idx = ?2");
+  q->bind(1, worker_row).bind(2, static_cast<std::int64_t>(idx));
+  if (idx > static_cast<std::uint64_t>(INT64_MAX) || !q->step()) {
+    throw Error(Errc::not_found, "no oplog entry " + std::to_string(idx));
+  }
+  return decode_entry(q->blob(1), q->bytes(1), static_cast<int>(q->int64(0)), idx);
+}
+
 std::uint64_t Host::oplog_length(const WorkerId& id) {
   std::lock_guard lock(db_mu_);
   const auto row = worker_row(id);
   if (!row) throw Error(Errc::worker_not_found, "no worker " + id.to_string() + " in this host");
-  auto q = db_->cached("SELECT coalesce(max(idx), 0) FROM oplog WHERE worker = ?1");
-  q->bind(1, *row).step();
-  return static_cast<std::uint64_t>(q->int64(0));
+  return last_index(*row);
 }
 
 OplogEntry Host::oplog_read(const WorkerId& id, std::uint64_t idx) {
   std::lock_guard lock(db_mu_);
   const auto row = worker_row(id);
   if (!row) throw Error(Errc::worker_not_found, "no worker " + id.to_string() + " in this host");
-  auto q = db_->cached("SELECT kind, entry FROM oplog WHERE worker = ?1 AND idx = ?2");
-  q->bind(1, *row).bind(2, static_cast<std::int64_t>(idx));
-  if (idx > static_cast<std::uint64_t>(INT64_MAX) || !q->step()) {
+  try {
+    return read_entry(*row, idx);
+  } catch (const Error& e) {
+    if (e.code() != Errc::not_found) throw;
     throw Error(Errc::not_found, "worker " + id.to_string() + " has no oplog entry " + std::to_string(idx));
   }
-  return decode_entry(q->blob(1), q->bytes(1), static_cast<int>(q->int64(0)), idx);
 }
 
 // ---------------------------------------------------------------- payloads

@@ -63,7 +63,9 @@ class Host : public std::enable_shared_from_this<Host> {
   void remove(const PromiseId& id);
 
   // ---- workers
-  std::unique_ptr<Worker> open_worker(const WorkerId& id);
+  // Opens (creating if needed) a worker.  An existing worker with calls in its oplog starts in
+  // replay, as a restarted Golem worker does, unless live is set (then it continues at the end).
+  std::unique_ptr<Worker> open_worker(const WorkerId& id, bool live = false);
   bool has_worker(const WorkerId& id);
   std::uint64_t oplog_length(const WorkerId& id);
   OplogEntry oplog_read(const WorkerId& id, std::uint64_t idx);
@@ -98,6 +100,10 @@ class Host : public std::enable_shared_from_this<Host> {
   void write_payload(std::int64_t key, const std::uint8_t* data, std::size_t len);
   Bytes read_blob(std::int64_t key, std::size_t len);
   std::uint64_t next_index(std::int64_t worker_row);
+  std::uint64_t last_index(std::int64_t worker_row);
+  OplogEntry read_entry(std::int64_t worker_row, std::uint64_t idx);
+  // The stored payload of promises row key, whatever its state (replay reads tombstones too).
+  Bytes read_recorded_payload(std::int64_t key);
   // Writes entry at next_index(worker_row) unless entry.idx is already set; returns the index.
   std::uint64_t append_entry(std::int64_t worker_row, OplogEntry& entry);
 
@@ -166,13 +172,37 @@ class Worker {
   void delete_promise(const PromiseId& id);
   std::uint64_t get_oplog_index();
 
+  // ---- durable execution (replay.cpp)
+  // While replaying, each call is matched with the next recorded oplog entry and answered from
+  // it, writing nothing; a call that differs is Error(non_determinism).  Once the recorded
+  // entries run out the worker is live and appends as usual.
+  bool is_replaying();
+  // The index of the last entry replayed or written: where the worker's execution stands.
+  std::uint64_t oplog_position();
+  // Simulates a crash and restart: the next calls replay from entry 2 (1 is the creation).
+  void restart();
+
  private:
   friend class Host;
   Worker(std::shared_ptr<Host> host, WorkerId id, std::int64_t row)
       : host_(std::move(host)), id_(std::move(id)), row_(row) {}
+
+  struct Call {  // the call being made, to match against a recorded entry
+    OplogKind kind;
+    const PromiseId* promise = nullptr;
+    const std::uint8_t* data = nullptr;  // complete's payload
+    std::size_t len = 0;
+  };
+  // With the host's db_mu_ held: the recorded entry answering this call while replaying (the
+  // replay position advances), nullopt when live; throws Error(non_determinism) on a mismatch.
+  std::optional<OplogEntry> replay(const Call& call);
+  void start_replay();  // db_mu_ held
+
   std::shared_ptr<Host> host_;
   WorkerId id_;
   std::int64_t row_;
+  std::uint64_t replay_next_ = 0;  // next recorded index to match; 0 = live
+  std::uint64_t replay_end_ = 0;   // last recorded index at (re)start
 };
 
 }  // namespace gp

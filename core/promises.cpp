@@ -302,9 +302,21 @@ std::optional<Bytes> Host::poll(const PromiseId& id) { return poll_as(nullptr, i
 Bytes Host::await(const PromiseId& id, Timeout timeout) { return await_as(nullptr, id, timeout); }
 void Host::remove(const PromiseId& id) { remove_as(nullptr, id); }
 
+// Worker calls: answered from the oplog while replaying (replay.cpp), else run live.
+
+namespace {
+// A recorded failure is replayed as the same failure.
+Error recorded_error(const OplogEntry& e) {
+  const auto what = e.promise ? "promise " + e.promise->to_string() : std::string("the call");
+  return Error(static_cast<Errc>(e.status), what + " failed with status " + std::to_string(e.status) +
+                                               " (replayed from oplog entry " + std::to_string(e.idx) + ")");
+}
+}  // namespace
+
 PromiseId Worker::create_promise() {
   auto& h = *host_;
   std::lock_guard lock(h.db_mu_);
+  if (auto e = replay({OplogKind::create_promise})) return *e->promise;
   Host::WriteTxn txn(h);
   OplogEntry entry;
   entry.kind = OplogKind::create_promise;
@@ -322,23 +334,55 @@ PromiseId Worker::create_promise() {
 }
 
 bool Worker::complete_promise(const PromiseId& id, const std::uint8_t* data, std::size_t len) {
+  {
+    std::lock_guard lock(host_->db_mu_);
+    if (auto e = replay({OplogKind::complete_promise, &id, data, len})) {
+      if (e->status != 0) throw recorded_error(*e);
+      return e->result_flag;
+    }
+  }
   return host_->complete_as(this, id, data, len);
 }
-std::optional<Bytes> Worker::poll_promise(const PromiseId& id) { return host_->poll_as(this, id); }
+
+std::optional<Bytes> Worker::poll_promise(const PromiseId& id) {
+  {
+    std::lock_guard lock(host_->db_mu_);
+    if (auto e = replay({OplogKind::poll_promise, &id})) {
+      if (e->status != 0) throw recorded_error(*e);
+      if (!e->result_flag) return std::nullopt;
+      return host_->read_recorded_payload(e->payload_id);
+    }
+  }
+  return host_->poll_as(this, id);
+}
 
 Bytes Worker::await_promise(const PromiseId& id, Timeout timeout) {
   if (!(id.worker_id == id_)) {
     throw Error(Errc::not_owner, "worker " + id_.to_string() + " cannot await promise " + id.to_string() +
                                      ": only the worker that created a promise may await it");
   }
+  {
+    std::lock_guard lock(host_->db_mu_);
+    if (auto e = replay({OplogKind::await_promise, &id})) {
+      if (e->status != 0) throw recorded_error(*e);
+      return host_->read_recorded_payload(e->payload_id);
+    }
+  }
   return host_->await_as(this, id, timeout);
 }
 
-void Worker::delete_promise(const PromiseId& id) { host_->remove_as(this, id); }
+void Worker::delete_promise(const PromiseId& id) {
+  {
+    std::lock_guard lock(host_->db_mu_);
+    if (replay({OplogKind::delete_promise, &id})) return;
+  }
+  host_->remove_as(this, id);
+}
 
 std::uint64_t Worker::get_oplog_index() {
   auto& h = *host_;
   std::lock_guard lock(h.db_mu_);
+  if (auto e = replay({OplogKind::get_oplog_index})) return e->idx;
   Host::WriteTxn txn(h);
   OplogEntry entry;
   entry.kind = OplogKind::get_oplog_index;

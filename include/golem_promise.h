@@ -226,6 +226,7 @@ typedef struct gp_worker gp_worker;
 
 /**
  * Opens the worker id of host, creating it (and its oplog entry 1) if it does not exist yet.
+ * An existing worker with recorded calls starts in replay (see gp_worker_open_v2).
  * The name must pass gp_worker_name_validate.  Close *out with gp_worker_close.
  */
 GP_API int gp_worker_open(gp_worker **out, gp_host *host, const gp_worker_id_t *worker_id);
@@ -265,6 +266,34 @@ GP_API int gp_worker_delete_promise(gp_worker *worker, const gp_promise_id_t *pr
 /** Golem's get-oplog-index: appends a no-op entry and gives its index in *out. */
 GP_API int gp_worker_get_oplog_index(uint64_t *out, gp_worker *worker);
 
+/* ---------------------------------------------------------------- durable execution (replay) */
+
+/** gp_worker_open_v2 flag: skip replay and continue at the end of the worker's oplog. */
+#define GP_WORKER_OPEN_LIVE 1u
+
+/**
+ * As gp_worker_open, with flags.  gp_worker_open (flags 0) opens an existing worker whose oplog
+ * holds recorded calls in *replay*, as Golem restarts a worker: each worker-level call is then
+ * matched, in order, with the next recorded entry and answered from it (same promise id, the
+ * recorded payload, the recorded bool or error), writing nothing.  A call that differs (another
+ * function, promise id or payload) fails with GP_ENONDETERMINISM, naming the oplog index, the
+ * recorded call and the attempted one, and writes nothing.  When the recorded entries run out
+ * the worker is live and appends as usual; an await that was still waiting at the crash was
+ * never recorded, so it runs live against the store.  GP_WORKER_OPEN_LIVE skips replay.
+ */
+GP_API int gp_worker_open_v2(gp_worker **out, gp_host *host, const gp_worker_id_t *worker_id,
+                             uint32_t flags);
+
+/** Simulates a crash and restart in-process: the next calls replay from oplog index 2
+ *  (index 1 is the worker's creation).  Must not race with calls on the same handle. */
+GP_API int gp_worker_restart(gp_worker *worker);
+
+/** *out = 1 while the worker is replaying recorded calls, 0 when live. */
+GP_API int gp_worker_is_replaying(int *out, gp_worker *worker);
+
+/** *out = the oplog index of the last entry replayed or written: where execution stands. */
+GP_API int gp_worker_oplog_position(uint64_t *out, gp_worker *worker);
+
 /* ---------------------------------------------------------------- oplog inspection */
 
 /** Kinds of oplog entries. */
@@ -300,6 +329,83 @@ GP_API int gp_host_oplog_read(gp_oplog_entry_t *out, gp_host *host,
 
 /** A static name for an oplog kind ("create-promise"); "unknown" for other values. */
 GP_API const char *gp_oplog_kind_name(int32_t kind);
+
+/* ---------------------------------------------------------------- HTTP completion server */
+
+/*
+ * Golem's REST completion endpoint, served by the library on its own threads, so that anything
+ * that speaks HTTP (a webhook, curl, another service) can complete a host's promises:
+ *
+ *   POST /v1/components/{component_id}/workers/{worker_name}/complete
+ *        body {"oplogIdx": <u64>, "data": [<u8>, ...]}
+ *        200 true (completed now) / 200 false (already completed) / 400 / 404 / 500 PromiseNotFound
+ *   GET  /v1/components/{component_id}/workers/{worker_name}/promises/{oplog_idx}   (extension)
+ *        200 {"state": "pending"} or {"state": "completed", "data": [...]}
+ *   GET  /healthz
+ *
+ * Every status and body is documented in docs/http.md.  A completion goes through the host as
+ * the outside party (as gp_host_complete_promise): it is committed before the 200 is sent and
+ * wakes awaits in this process at once and in other processes within their fallback poll.
+ */
+
+/** A running HTTP server bound to a host.  Opaque. */
+typedef struct gp_server gp_server;
+
+/** Default of gp_server_options_t.max_body_bytes: 64 MiB.  A JSON array of bytes takes up to
+ *  4 bytes of text per payload byte, so this admits payloads of at least 16 MiB. */
+#define GP_SERVER_DEFAULT_MAX_BODY ((uint64_t)64 * 1024 * 1024)
+/** Default of gp_server_options_t.threads. */
+#define GP_SERVER_DEFAULT_THREADS 8
+/** Bytes enough for any gp_server_url text plus NUL ("http://[" + 253 + "]:65535"). */
+#define GP_SERVER_URL_SIZE 272
+
+/** Options for gp_server_start.  Set version to GP_SERVER_OPTIONS_VERSION; zero fields take
+ *  their defaults, so `gp_server_options_t o = {GP_SERVER_OPTIONS_VERSION};` is valid.  The
+ *  strings are copied by gp_server_start. */
+typedef struct gp_server_options_t {
+    uint32_t version;
+    /** Address to listen on: a numeric IPv4/IPv6 address or a host name, at most 253
+     *  characters.  NULL = "127.0.0.1" (local connections only). */
+    const char *address;
+    /** TCP port; 0 = an ephemeral port chosen by the system (read it with gp_server_port). */
+    uint16_t port;
+    /** NULL or "" = no authentication.  Otherwise every request must carry
+     *  "Authorization: Bearer <token>" or is answered 401; the token is compared in constant
+     *  time and must be visible ASCII (0x21..0x7e). */
+    const char *token;
+    /** Largest request body accepted, in bytes, counted after any Content-Encoding is
+     *  decoded; larger bodies get 413.  0 = GP_SERVER_DEFAULT_MAX_BODY. */
+    uint64_t max_body_bytes;
+    /** Threads serving connections, 1..1024; each open keep-alive connection holds one while
+     *  it is open.  0 = GP_SERVER_DEFAULT_THREADS. */
+    int32_t threads;
+} gp_server_options_t;
+
+#define GP_SERVER_OPTIONS_VERSION 1
+
+/**
+ * Starts serving host over HTTP.  opts may be NULL for defaults.  The socket is bound and
+ * accepting before this returns.  On success *out is a new handle that the caller stops and
+ * frees with gp_server_stop; the server keeps the host open (gp_host_close may be called
+ * while it runs).  GP_EIO with the reason in the message when the address cannot be bound
+ * (port in use, unknown address); GP_EINVAL for bad options.
+ * Thread safety: the server answers requests on its own threads; the host may be used from
+ * other threads meanwhile.
+ */
+GP_API int gp_server_start(gp_server **out, gp_host *host, const gp_server_options_t *opts);
+
+/** *out = the TCP port the server listens on (the chosen one when opts->port was 0). */
+GP_API int gp_server_port(uint16_t *out, const gp_server *server);
+
+/** Writes the server's base URL, "http://127.0.0.1:PORT" ("http://[addr]:PORT" for IPv6), and
+ *  a NUL into out[out_size]; GP_EINVAL if it does not fit (GP_SERVER_URL_SIZE always fits). */
+GP_API int gp_server_url(char *out, size_t out_size, const gp_server *server);
+
+/** Stops accepting connections, lets requests in progress finish, joins the server's threads
+ *  (an idle keep-alive connection may delay this by up to 2 s), frees the server and sets
+ *  *server to NULL.  Accepts NULL and *server == NULL.  Must not race with other calls on
+ *  the same handle, and must not be called from a thread of the server. */
+GP_API void gp_server_stop(gp_server **server);
 
 #ifdef __cplusplus
 } /* extern "C" */

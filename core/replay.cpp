@@ -1,0 +1,101 @@
+// Durable execution: a restarted worker's host calls are answered from its oplog, in order.
+//
+// A worker opened over an oplog with recorded calls starts in replay.  Each call is matched
+// with the next recorded entry: same function, same promise id, same payload (length and
+// FNV-1a hash).  A match returns the recorded result and writes nothing; a mismatch is a
+// non-determinism error naming the index, the recorded call and the attempted one, and also
+// writes nothing.  When the recorded entries run out, the worker is live again.  An await
+// that was still waiting at the crash was never recorded, so it runs live against the store.
+#include "error.hpp"
+#include "host.hpp"
+
+namespace gp {
+
+namespace {
+
+const char* kind_name(OplogKind k) {
+  switch (k) {
+    case OplogKind::create: return "create";
+    case OplogKind::create_promise: return "create-promise";
+    case OplogKind::complete_promise: return "complete-promise";
+    case OplogKind::poll_promise: return "poll-promise";
+    case OplogKind::await_promise: return "await-promise";
+    case OplogKind::delete_promise: return "delete-promise";
+    case OplogKind::get_oplog_index: return "get-oplog-index";
+  }
+  return "unknown";
+}
+
+std::string describe(OplogKind kind, const PromiseId* promise, std::optional<std::uint64_t> payload_len) {
+  std::string s = kind_name(kind);
+  s += "(";
+  // create-promise records the id it returned, which is no argument of the call.
+  if (promise && kind != OplogKind::create_promise) s += promise->to_string();
+  if (payload_len) s += ", " + std::to_string(*payload_len) + " bytes";
+  return s + ")";
+}
+
+std::string describe(const OplogEntry& e) {
+  const bool with_payload = e.kind == OplogKind::complete_promise;
+  return describe(e.kind, e.promise ? &*e.promise : nullptr,
+                  with_payload ? std::optional<std::uint64_t>(e.payload_len) : std::nullopt);
+}
+
+}  // namespace
+
+void Worker::start_replay() {
+  replay_end_ = host_->last_index(row_);
+  replay_next_ = replay_end_ >= 2 ? 2 : 0;  // entry 1 is the worker's creation
+}
+
+bool Worker::is_replaying() {
+  std::lock_guard lock(host_->db_mu_);
+  return replay_next_ != 0;
+}
+
+std::uint64_t Worker::oplog_position() {
+  std::lock_guard lock(host_->db_mu_);
+  return replay_next_ != 0 ? replay_next_ - 1 : host_->last_index(row_);
+}
+
+void Worker::restart() {
+  std::lock_guard lock(host_->db_mu_);
+  start_replay();
+}
+
+std::optional<OplogEntry> Worker::replay(const Call& call) {
+  if (replay_next_ == 0) return std::nullopt;
+  auto e = host_->read_entry(row_, replay_next_);
+  bool same = e.kind == call.kind;
+  if (same && call.kind != OplogKind::create_promise && call.kind != OplogKind::get_oplog_index) {
+    same = e.promise && call.promise && *e.promise == *call.promise;
+  }
+  if (same && call.kind == OplogKind::complete_promise) {
+    same = e.payload_len == call.len && e.payload_hash == fnv1a64(call.data, call.len);
+  }
+  if (!same) {
+    const bool with_payload = call.kind == OplogKind::complete_promise;
+    throw Error(Errc::non_determinism,
+                "non-deterministic replay of worker " + id_.to_string() + " at oplog index " +
+                    std::to_string(e.idx) + ": recorded " + describe(e) + ", attempted " +
+                    describe(call.kind, call.promise,
+                             with_payload ? std::optional<std::uint64_t>(call.len) : std::nullopt));
+  }
+  replay_next_ = replay_next_ < replay_end_ ? replay_next_ + 1 : 0;  // past the end: live
+  return e;
+}
+
+Bytes Host::read_recorded_payload(std::int64_t key) {
+  std::size_t len = 0;
+  {
+    auto q = db_->cached("SELECT length(payload) FROM promises WHERE key = ?1 AND payload IS NOT NULL");
+    q->bind(1, key);
+    if (!q->step()) {
+      throw Error(Errc::corrupt, "the payload recorded in the oplog (promise row " + std::to_string(key) + ") is missing");
+    }
+    len = static_cast<std::size_t>(q->int64(0));
+  }
+  return read_blob(key, len);
+}
+
+}  // namespace gp
