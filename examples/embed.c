@@ -39,7 +39,7 @@ static void *approver(void *arg) {
     a->status = gp_host_complete_promise(&completed, a->host, &id, (const uint8_t *)decision,
                                          strlen(decision));
     if (!check(a->status, "completing the promise")) return NULL;
-    printf("approver: %s\n", completed ? "decision delivered" : "someone else decided first");
+    printf("approver: %s\n", completed ? "decision delivered" : "already decided; the first decision stands");
     return NULL;
 }
 
@@ -69,6 +69,13 @@ int main(int argc, char **argv) {
     ok = ok && check(gp_worker_id_make(&worker_id, &component, "approval-workflow"),
                      "making the worker id");
     ok = ok && check(gp_worker_open(&worker, host, &worker_id), "opening the worker");
+    if (ok) {
+        /* Over a file that already holds this worker's oplog, the worker resumes the way a
+         * restarted Golem worker does: its calls are answered from the recording. */
+        int replaying = 0;
+        ok = check(gp_worker_is_replaying(&replaying, worker), "asking about replay");
+        if (ok && replaying) printf("workflow: resuming from the oplog (replay)\n");
+    }
     ok = ok && check(gp_worker_create_promise(&promise, worker), "creating the promise");
     ok = ok && check(gp_promise_id_format(args.promise_id, sizeof args.promise_id, &promise),
                      "formatting the promise id");

@@ -52,6 +52,11 @@ static int (*const check_oplog_length)(uint64_t *, gp_host *, const gp_worker_id
 static int (*const check_oplog_read)(gp_oplog_entry_t *, gp_host *, const gp_worker_id_t *,
                                      uint64_t) = gp_host_oplog_read;
 static const char *(*const check_kind_name)(int32_t) = gp_oplog_kind_name;
+static int (*const check_worker_open_v2)(gp_worker **, gp_host *, const gp_worker_id_t *,
+                                         uint32_t) = gp_worker_open_v2;
+static int (*const check_worker_restart)(gp_worker *) = gp_worker_restart;
+static int (*const check_worker_is_replaying)(int *, gp_worker *) = gp_worker_is_replaying;
+static int (*const check_worker_oplog_position)(uint64_t *, gp_worker *) = gp_worker_oplog_position;
 static const char *(*const check_errstr)(int) = gp_errstr;
 static const char *(*const check_last_message)(void) = gp_last_error_message;
 static int (*const check_last_code)(void) = gp_last_error_code;
@@ -95,7 +100,9 @@ int main(void) {
         (const void *)&check_oplog_read,       (const void *)&check_kind_name,
         (const void *)&check_errstr,           (const void *)&check_last_message,
         (const void *)&check_last_code,        (const void *)&check_version,
-        (const void *)&check_version_number,
+        (const void *)&check_version_number,   (const void *)&check_worker_open_v2,
+        (const void *)&check_worker_restart,   (const void *)&check_worker_is_replaying,
+        (const void *)&check_worker_oplog_position,
     };
     (void)declared; /* compiling the assignments above is the check */
 

@@ -96,9 +96,10 @@ struct Host {
 struct Worker {
   gp_worker* w = nullptr;
   gp_worker_id_t id{};
-  Worker(gp_host* host, const char* name, const char* component = kComponent)
+  // flags 0 opens with gp_worker_open (an existing worker replays); else gp_worker_open_v2.
+  Worker(gp_host* host, const char* name, const char* component = kComponent, std::uint32_t flags = 0)
       : id(worker_id(name, component)) {
-    int rc = gp_worker_open(&w, host, &id);
+    int rc = flags == 0 ? gp_worker_open(&w, host, &id) : gp_worker_open_v2(&w, host, &id, flags);
     INFO("gp_worker_open(" << name << "): " << gp_last_error_message());
     REQUIRE(rc == GP_OK);
     REQUIRE(w != nullptr);

@@ -92,7 +92,8 @@ TEST_CASE("a file host keeps promises across close and reopen", "[file]") {
   }
   Host h(path);
   CHECK(oplog_length(h, worker_id("durable")) == length);
-  Worker w(h, "durable");
+  // Continue live at the end of the oplog (plain gp_worker_open would replay; see test_replay).
+  Worker w(h, "durable", kComponent, GP_WORKER_OPEN_LIVE);
   CHECK(oplog_length(h, w.id) == length);  // reopening the worker appends nothing
 
   Bytes b;
