@@ -43,6 +43,8 @@ using HandlerResponse = httplib::Server::HandlerResponse;
 constexpr std::size_t kMaxEcho = 120;  // longest piece of a client's input quoted back in a message
 constexpr int kMaxThreads = 1024;
 constexpr std::size_t kMaxAddress = 253;
+// How much of an oversized body is read and thrown away before giving up on the connection.
+constexpr std::uint64_t kMaxDiscard = 64ull * 1024 * 1024;
 
 // ---------------------------------------------------------------- answers
 
@@ -300,6 +302,7 @@ class CompleteBody final : public nlohmann::json_sax<nlohmann::json> {
     // e.what() is "[json.exception.parse_error.101] parse error at line 1, column 9: ...".
     std::string what = e.what();
     if (const auto p = what.find("] "); p != std::string::npos) what.erase(0, p + 2);
+    if (what.size() > 4 * kMaxEcho) what = what.substr(0, 4 * kMaxEcho) + "...";  // "last read: <token>"
     return fail("request body is not valid JSON: " + what);
   }
 
@@ -511,15 +514,24 @@ void HttpServer::Impl::handle_complete(const Request& req, Response& res, const 
     close_connection(res);
     return;
   }
-  // httplib already refuses a Content-Length over the limit; this also bounds chunked and
-  // compressed bodies, counted after decoding.
+  // httplib already refuses a Content-Length over the limit (and skips that body); this also
+  // bounds chunked and compressed bodies, counted after decoding.  An oversized body is read
+  // on and discarded for a while, so that a client still sending it gets the 413 rather than
+  // a reset connection; past that, the connection is closed.
   const std::uint64_t limit = options.max_body_bytes;
   std::string body;
   bool over = false;
+  std::uint64_t discarded = 0;
   const bool read = reader([&](const char* data, std::size_t n) {
+    if (over) {
+      discarded += n;
+      return discarded <= kMaxDiscard;
+    }
     if (n > limit - body.size()) {
       over = true;
-      return false;
+      discarded = body.size() + n;
+      std::string().swap(body);
+      return discarded <= kMaxDiscard;
     }
     body.append(data, n);
     return true;
@@ -533,7 +545,7 @@ void HttpServer::Impl::handle_complete(const Request& req, Response& res, const 
     } else {
       reply_invalid(res, "could not read the request body (truncated, timed out, or malformed chunked encoding)");
     }
-    if (!(status == 413 && !over)) close_connection(res);  // httplib skipped a too-long body itself
+    if (!read && !(status == 413 && !over)) close_connection(res);  // body not read to its end
     return;
   }
   complete(*worker, body, res);

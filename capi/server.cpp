@@ -1,0 +1,62 @@
+// gp_server_*: the HTTP completion endpoint (core/http_server.hpp) started and stopped from C.
+#include "common.hpp"
+#include "http_server.hpp"
+
+struct gp_server {
+  std::unique_ptr<gp::HttpServer> impl;
+};
+
+using namespace gp::capi;
+
+extern "C" {
+
+GP_API int gp_server_start(gp_server** out, gp_host* host, const gp_server_options_t* opts) {
+  return guard([&] {
+    require(out, "out");
+    *out = nullptr;
+    require(host, "host");
+    gp::HttpServerOptions options;
+    if (opts) {
+      if (opts->version < 1 || opts->version > GP_SERVER_OPTIONS_VERSION) {
+        throw gp::Error(gp::Errc::invalid, "gp_server_options_t.version must be GP_SERVER_OPTIONS_VERSION (1), got " +
+                                               std::to_string(opts->version));
+      }
+      if (opts->address) options.address = opts->address;
+      options.port = opts->port;
+      if (opts->token) options.token = opts->token;
+      if (opts->max_body_bytes) options.max_body_bytes = opts->max_body_bytes;
+      if (opts->threads < 0) {
+        throw gp::Error(gp::Errc::invalid, "gp_server_options_t.threads must be >= 0, got " + std::to_string(opts->threads));
+      }
+      if (opts->threads) options.threads = opts->threads;
+    }
+    auto handle = std::make_unique<gp_server>();
+    handle->impl = gp::HttpServer::start(host->impl, options);
+    *out = handle.release();
+  });
+}
+
+GP_API int gp_server_port(uint16_t* out, const gp_server* server) {
+  return guard([&] {
+    require(out, "out");
+    *out = 0;
+    *out = require(server, "server")->impl->port();
+  });
+}
+
+GP_API int gp_server_url(char* out, size_t out_size, const gp_server* server) {
+  return guard([&] {
+    require(out, "out");
+    if (out_size) out[0] = '\0';
+    write_text(out, out_size, require(server, "server")->impl->url());
+  });
+}
+
+GP_API void gp_server_stop(gp_server** server) {
+  if (server == nullptr) return;
+  std::unique_ptr<gp_server> owned(*server);
+  *server = nullptr;
+  // ~HttpServer stops and joins; nothing in it throws across this boundary.
+}
+
+}  // extern "C"
