@@ -31,9 +31,10 @@ data=${GP_BENCH_DIR:-$build/bench-data}
 echo "== building gp_bench_cycle (Release) in $build"
 generator=()
 [ -f "$build/CMakeCache.txt" ] || generator=(-G Ninja)
+mkdir -p "$build"
 cmake -S "$root" -B "$build" ${generator[@]+"${generator[@]}"} -DCMAKE_BUILD_TYPE=Release \
-  -DGP_BUILD_TESTS=OFF -DGP_BUILD_EXAMPLES=OFF -DGP_BUILD_BENCH=ON > "$build.configure.log" 2>&1 \
-  || { cat "$build.configure.log"; exit 1; }
+  -DGP_BUILD_TESTS=OFF -DGP_BUILD_EXAMPLES=OFF -DGP_BUILD_BENCH=ON > "$build/configure.log" 2>&1 \
+  || { cat "$build/configure.log"; exit 1; }
 cmake --build "$build" --target gp_bench_cycle
 mkdir -p "$data"
 
