@@ -52,6 +52,7 @@ std::shared_ptr<Host> Host::open(const std::string& path, const HostOptions& opt
   if (!memory && sqlite3_db_readonly(db.raw(), "main") == 1) {
     throw Error(Errc::io, "cannot open database '" + path + "' for writing (read-only file or directory)");
   }
+  // Small pages: each transaction copies the pages it touches into the in-memory journal.
   if (memory) db.exec("PRAGMA page_size = 1024");
   prepare_schema(db);  // refuses foreign or newer files before anything is written to them
   if (!memory) {
@@ -119,12 +120,12 @@ std::uint64_t Host::next_index(std::int64_t worker_row) {
 std::uint64_t Host::append_entry(std::int64_t worker_row, OplogEntry& entry) {
   if (entry.idx == 0) entry.idx = next_index(worker_row);
   entry.timestamp_us = now_us();
-  const auto blob = encode_entry(entry);
+  encode_entry(entry, entry_fbb_);
   auto ins = db_->cached("INSERT INTO oplog (worker, idx, kind, entry) VALUES (?1, ?2, ?3, ?4)");
   ins->bind(1, worker_row)
       .bind(2, static_cast<std::int64_t>(entry.idx))
       .bind(3, static_cast<std::int64_t>(entry.kind))
-      .bind_blob(4, blob.data(), blob.size())
+      .bind_blob(4, entry_fbb_.GetBufferPointer(), entry_fbb_.GetSize())
       .exec();
   // Valid once the transaction commits; WriteTxn drops the cache if it rolls back instead.
   if (memory_) next_idx_[worker_row] = entry.idx + 1;

@@ -69,6 +69,16 @@ class Host : public std::enable_shared_from_this<Host> {
   bool has_worker(const WorkerId& id);
   std::uint64_t oplog_length(const WorkerId& id);
   OplogEntry oplog_read(const WorkerId& id, std::uint64_t idx);
+  // ---- listing (listing.cpp): read-only, one SELECT under db_mu_
+  struct PromiseInfo {
+    PromiseId id;
+    bool completed = false;
+    std::uint64_t payload_len = 0;  // 0 while pending
+  };
+  // Existing promises (tombstones excluded) of one worker, or of all workers when worker is
+  // empty; state_filter 0 = any, 1 = pending, 2 = completed.  Error(worker_not_found) for an
+  // unknown worker.
+  std::vector<PromiseInfo> list_promises(const std::optional<WorkerId>& worker, int state_filter);
 
  private:
   friend class Worker;
@@ -142,6 +152,7 @@ class Host : public std::enable_shared_from_this<Host> {
   HostOptions options_;
   std::mutex db_mu_;
   std::unique_ptr<sql::Db> db_;
+  flatbuffers::FlatBufferBuilder entry_fbb_{256};  // reused for every oplog entry (db_mu_)
   std::map<WorkerId, std::int64_t> worker_rows_;  // workers are never deleted: safe to cache
   // Next oplog index per worker row, kept only for in-memory hosts, where no other connection
   // can append; file hosts ask the database inside the write transaction.

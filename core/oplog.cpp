@@ -7,8 +7,8 @@
 
 namespace gp {
 
-std::string encode_entry(const OplogEntry& e) {
-  flatbuffers::FlatBufferBuilder fbb(128);
+void encode_entry(const OplogEntry& e, flatbuffers::FlatBufferBuilder& fbb) {
+  fbb.Clear();
   flatbuffers::Offset<fb::PromiseRef> promise;
   if (e.promise) {
     const auto name = fbb.CreateString(e.promise->worker_id.worker_name);
@@ -27,7 +27,6 @@ std::string encode_entry(const OplogEntry& e) {
   b.add_payload_len(e.payload_len);
   b.add_payload_hash(e.payload_hash);
   fbb.Finish(b.Finish());
-  return std::string(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
 }
 
 OplogEntry decode_entry(const void* data, std::size_t len, int row_kind, std::uint64_t idx) {

@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 
+#include <flatbuffers/flatbuffers.h>
+
 #include "ids.hpp"
 
 namespace gp {
@@ -34,7 +36,9 @@ struct OplogEntry {
   std::uint64_t payload_hash = 0;
 };
 
-std::string encode_entry(const OplogEntry& entry);
+// Encodes entry into fbb (cleared first, so one builder serves every call without
+// reallocating); the bytes are fbb.GetBufferPointer() / fbb.GetSize() until the next use.
+void encode_entry(const OplogEntry& entry, flatbuffers::FlatBufferBuilder& fbb);
 // Verifies the buffer and that its kind agrees with the row's kind column; throws
 // Error(corrupt) naming idx otherwise.
 OplogEntry decode_entry(const void* data, std::size_t len, int row_kind, std::uint64_t idx);

@@ -69,8 +69,9 @@ bool Stmt::step() {
 }
 
 void Stmt::reset() {
+  // Bindings are kept: every use binds all of its parameters again, and blobs are bound
+  // SQLITE_STATIC only for the duration of one use.
   sqlite3_reset(stmt_);
-  sqlite3_clear_bindings(stmt_);
 }
 
 std::string Stmt::text(int col) const {
