@@ -19,6 +19,7 @@ from . import _core
 from ._api import (
     DEFAULT_WORKER_NAME,
     await_promise,
+    await_promise_async,
     await_promise_json,
     complete_promise,
     complete_promise_json,
@@ -64,6 +65,7 @@ __all__ = [
     "OplogEntry",
     "create_promise",
     "await_promise",
+    "await_promise_async",
     "poll_promise",
     "complete_promise",
     "delete_promise",

@@ -8,7 +8,7 @@ host serves, so the functions work in a fresh interpreter.
 from __future__ import annotations
 
 import threading
-from typing import Any, Optional
+from typing import Any, Coroutine, Optional
 
 from . import _context
 from ._host import BytesLike, Host, PromiseIdLike, Worker
@@ -19,6 +19,7 @@ __all__ = [
     "default_host",
     "create_promise",
     "await_promise",
+    "await_promise_async",
     "poll_promise",
     "complete_promise",
     "delete_promise",
@@ -71,6 +72,11 @@ def create_promise() -> PromiseId:
 def await_promise(promise_id: PromiseIdLike, timeout: Optional[float] = None) -> bytes:
     """Waits for the current worker's promise and returns its payload (see Worker.await_promise)."""
     return current_worker().await_promise(promise_id, timeout)
+
+
+def await_promise_async(promise_id: PromiseIdLike, timeout: Optional[float] = None) -> Coroutine[Any, Any, bytes]:
+    """As :func:`await_promise`, for asyncio (the worker is the current one of the calling task)."""
+    return current_worker().await_promise_async(promise_id, timeout)
 
 
 def poll_promise(promise_id: PromiseIdLike) -> Optional[bytes]:

@@ -7,9 +7,9 @@ import threading
 import uuid as _uuid
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Dict, List, Optional, Tuple, Type, Union
+from typing import Any, Coroutine, Dict, List, Optional, Tuple, Type, Union
 
-from . import _context, _core, _json
+from . import _async, _context, _core, _json
 from ._ids import ComponentId, PromiseId, Uuid, WorkerId
 
 __all__ = ["Host", "Worker", "OplogEntry", "BytesLike", "PromiseIdLike", "ComponentIdLike"]
@@ -128,6 +128,11 @@ class Worker:
         while waiting, and Ctrl-C interrupts the wait.
         """
         return self._handle.await_promise(_promise_tuple(promise_id), timeout)
+
+    def await_promise_async(self, promise_id: PromiseIdLike, timeout: Optional[float] = None) -> Coroutine[Any, Any, bytes]:
+        """As :meth:`await_promise`, for asyncio: awaiting it does not block the event loop."""
+        pid = _promise_tuple(promise_id)
+        return _async.await_in_thread(lambda t: self._handle.await_promise(pid, t), timeout)
 
     def poll_promise(self, promise_id: PromiseIdLike) -> Optional[bytes]:
         """The payload if the promise is completed, None if it is pending.
@@ -262,6 +267,11 @@ class Host:
     def await_promise(self, promise_id: PromiseIdLike, timeout: Optional[float] = None) -> bytes:
         """Waits for any worker's promise and returns its payload (see Worker.await_promise)."""
         return self._handle.await_promise(_promise_tuple(promise_id), timeout)
+
+    def await_promise_async(self, promise_id: PromiseIdLike, timeout: Optional[float] = None) -> Coroutine[Any, Any, bytes]:
+        """As :meth:`await_promise`, for asyncio: awaiting it does not block the event loop."""
+        pid = _promise_tuple(promise_id)
+        return _async.await_in_thread(lambda t: self._handle.await_promise(pid, t), timeout)
 
     def delete_promise(self, promise_id: PromiseIdLike) -> None:
         """Deletes the promise, waking its waiters with PromiseNotFound; idempotent."""

@@ -6,7 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from golem_promise import ComponentId, Host, PromiseNotFound, Uuid, WorkerNotFound, WorkerId
+from golem_promise import (
+    ComponentId,
+    Host,
+    NonDeterminismError,
+    PromiseNotFound,
+    Uuid,
+    WorkerId,
+    WorkerNotFound,
+)
 
 COMPONENT = ComponentId(Uuid(0x1234, 0x5678))
 
@@ -27,10 +35,7 @@ def test_file_host_keeps_promises_across_reopen(tmp_path: Path, synchronous: str
         assert host.poll_promise(pending) is None
         with pytest.raises(PromiseNotFound):
             host.poll_promise(deleted)
-        # The worker's oplog continues where it stopped: ids are never reused.
-        w = host.worker(COMPONENT, "durable")
-        assert w.create_promise().oplog_idx > deleted.oplog_idx
-        assert w.complete_promise(pending, b"later") is True
+        assert host.complete_promise(pending, b"later") is True
 
     with Host(db) as host:
         assert host.await_promise(pending, timeout=0) == b"later"
@@ -67,3 +72,41 @@ def test_in_memory_hosts_are_private(worker: object) -> None:
         pid = a.worker(COMPONENT, "w").create_promise()
         with pytest.raises(PromiseNotFound):
             b.poll_promise(pid)
+
+
+def test_reopened_worker_replays_its_calls_then_continues_live(tmp_path: Path) -> None:
+    db = tmp_path / "replay.db"
+    with Host(db) as host:
+        w = host.worker(COMPONENT, "replayed")
+        first, second = w.create_promise(), w.create_promise()
+        assert w.complete_promise(first, b"recorded") is True
+        w.delete_promise(second)
+        recorded = host.oplog(w.worker_id)
+
+    with Host(db) as host:
+        w = host.worker(COMPONENT, "replayed")
+        # Replay: the same calls get the recorded answers and write nothing.
+        assert w.create_promise() == first
+        assert w.create_promise() == second
+        assert w.complete_promise(first, b"recorded") is True
+        w.delete_promise(second)
+        assert host.oplog(w.worker_id) == recorded
+        # Past the end of the oplog the worker is live again: new ids, never reused.
+        third = w.create_promise()
+        assert third.oplog_idx == len(recorded) + 1
+        assert host.poll_promise(third) is None
+
+
+def test_a_differing_call_during_replay_is_a_non_determinism_error(tmp_path: Path) -> None:
+    db = tmp_path / "nondeterminism.db"
+    with Host(db) as host:
+        w = host.worker(COMPONENT, "strict")
+        pid = w.create_promise()
+        w.complete_promise(pid, b"one")
+    with Host(db) as host:
+        w = host.worker(COMPONENT, "strict")
+        assert w.create_promise() == pid
+        with pytest.raises(NonDeterminismError) as info:
+            w.complete_promise(pid, b"two")  # recorded with b"one"
+        assert info.value.code == -11
+        assert len(host.oplog(w.worker_id)) == 3  # nothing written
