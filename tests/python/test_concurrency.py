@@ -161,3 +161,28 @@ def test_closing_host_while_another_thread_awaits_ends_that_await(host: Host, wo
     assert len(errors) == 1 and isinstance(errors[0], ValueError)
     with pytest.raises(ValueError):
         host.poll_promise(pid)
+
+
+def test_closing_a_worker_while_it_awaits_ends_that_await(host: Host, worker: Worker) -> None:
+    pid = worker.create_promise()
+    errors: List[BaseException] = []
+
+    def wait() -> None:
+        try:
+            worker.await_promise(pid)
+        except BaseException as e:  # noqa: BLE001 - recorded for the assertion
+            errors.append(e)
+
+    t = threading.Thread(target=wait)
+    t.start()
+    time.sleep(0.1)
+    worker.close()
+    t.join(timeout=5)
+    assert not t.is_alive()
+    assert len(errors) == 1 and isinstance(errors[0], ValueError)
+    # The host still works, and a newly opened handle of the worker replays, then goes live.
+    assert host.complete_promise(pid, b"after close") is True
+    reopened = host.worker(worker.worker_id.component_id, "alice")
+    assert reopened is not worker
+    assert reopened.create_promise() == pid  # replayed from the oplog
+    assert reopened.await_promise(pid, timeout=5) == b"after close"
