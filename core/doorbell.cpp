@@ -15,8 +15,9 @@
 namespace gp {
 
 namespace {
-constexpr std::size_t kSlots = 1024;
-constexpr std::size_t kSize = kSlots * sizeof(std::uint32_t);  // one page
+constexpr std::size_t kSlots = 1024;                 // one counter per promise hash
+constexpr std::size_t kAnySlot = kSlots;              // bumped by every ring: "something changed"
+constexpr std::size_t kSize = 2 * 4096;               // two pages; older one-page files grow
 static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t), "futex word is 32 bits");
 }  // namespace
 
@@ -52,11 +53,14 @@ std::atomic<std::uint32_t>* Doorbell::slot_ptr(std::size_t slot) const {
 
 std::uint32_t Doorbell::read(std::size_t slot) const { return slot_ptr(slot)->load(std::memory_order_acquire); }
 
+std::size_t Doorbell::any_slot() { return kAnySlot; }
+
 void Doorbell::ring(std::size_t slot) {
-  auto* word = slot_ptr(slot);
-  word->fetch_add(1, std::memory_order_acq_rel);
-  // Shared (not FUTEX_PRIVATE) so waiters in other processes mapping the file are woken too.
-  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0);
+  for (auto* word : {slot_ptr(slot), slot_ptr(kAnySlot)}) {
+    word->fetch_add(1, std::memory_order_acq_rel);
+    // Shared (not FUTEX_PRIVATE) so waiters in other processes mapping the file are woken too.
+    syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0);
+  }
 }
 
 void Doorbell::wait(std::size_t slot, std::uint32_t seen, std::chrono::steady_clock::time_point until) const {

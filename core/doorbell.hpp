@@ -1,5 +1,5 @@
 // Cross-process wake-ups for file hosts.  A small shared file beside the database
-// ("<db>-gpwake", one page) holds 1024 counters.  After committing a completion or deletion, a
+// ("<db>-gpwake", two pages) holds 1024 per-promise counters and one "any change" counter.  After committing a completion or deletion, a
 // writer bumps the counter of the promise's slot and wakes the futex waiters on it; a waiter
 // reads the counter, checks the store, and sleeps on the counter until it changes.  Reading
 // before checking means a completion can never slip between check and sleep.  Writers that do
@@ -24,6 +24,8 @@ class Doorbell {
   Doorbell& operator=(const Doorbell&) = delete;
 
   static std::size_t slot_of(const PromiseId& id);
+  // The slot every ring also bumps, for watchers of the whole host (change feeds).
+  static std::size_t any_slot();
   std::uint32_t read(std::size_t slot) const;
   void ring(std::size_t slot);
   // Sleeps until the slot's counter differs from seen, or until `until`.

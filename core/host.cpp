@@ -251,7 +251,30 @@ std::uint64_t Host::wake_generation(const PromiseId& id) {
   return wake_gen_;
 }
 
+int Host::change_fd() {
+  std::lock_guard lock(feed_mu_);
+  if (!feed_) {
+    feed_ = std::make_unique<ChangeFeed>(bell_.get(), std::chrono::microseconds(options_.fallback_poll_us));
+    feed_ptr_.store(feed_.get(), std::memory_order_release);
+  }
+  return feed_->fd();
+}
+
+void Host::change_ack() {
+  if (auto* feed = feed_ptr_.load(std::memory_order_acquire)) feed->ack();
+}
+
+std::uint64_t Host::change_counter() {
+  std::lock_guard lock(db_mu_);
+  // data_version moves when another connection commits; local_changes_ counts our own.
+  auto q = db_->cached("PRAGMA data_version");
+  q->step();
+  return (static_cast<std::uint64_t>(q->int64(0)) << 32) + local_changes_.load();
+}
+
 void Host::wake_all(const PromiseId& id) {
+  local_changes_.fetch_add(1);
+  if (auto* feed = feed_ptr_.load(std::memory_order_acquire)) feed->notify();
   if (bell_) {
     bell_->ring(Doorbell::slot_of(id));
     return;

@@ -2,6 +2,7 @@
 // machine itself is in promises.cpp; this header is the core's whole C++ interface.
 #pragma once
 #include <chrono>
+#include <atomic>
 #include <condition_variable>
 #include <exception>
 #include <functional>
@@ -14,6 +15,7 @@
 #include <optional>
 #include <string>
 
+#include "change_feed.hpp"
 #include "doorbell.hpp"
 #include "ids.hpp"
 #include "oplog.hpp"
@@ -67,6 +69,14 @@ class Host : public std::enable_shared_from_this<Host> {
   // replay, as a restarted Golem worker does, unless live is set (then it continues at the end).
   std::unique_ptr<Worker> open_worker(const WorkerId& id, bool live = false);
   bool has_worker(const WorkerId& id);
+
+  // ---- change feed for event loops (see change_feed.hpp)
+  // The feed's fd, readable after any completion or deletion; created on first use.
+  int change_fd();
+  void change_ack();
+  // A number that changes whenever a promise of this host may have changed state, by this
+  // process or another: lets a loop skip re-checking when a wake-up was only the safety net.
+  std::uint64_t change_counter();
   std::uint64_t oplog_length(const WorkerId& id);
   OplogEntry oplog_read(const WorkerId& id, std::uint64_t idx);
   // ---- listing (listing.cpp): read-only, one SELECT under db_mu_
@@ -164,6 +174,11 @@ class Host : public std::enable_shared_from_this<Host> {
   bool batch_leader_ = false;
 
   std::unique_ptr<Doorbell> bell_;
+  // Declared after bell_: its watcher thread reads the doorbell, so it must stop first.
+  std::mutex feed_mu_;
+  std::unique_ptr<ChangeFeed> feed_;
+  std::atomic<ChangeFeed*> feed_ptr_{nullptr};
+  std::atomic<std::uint64_t> local_changes_{0};
   std::mutex wake_mu_;
   std::condition_variable wake_cv_;
   std::uint64_t wake_gen_ = 0;
