@@ -219,6 +219,28 @@ GP_API int gp_host_await_promise(gp_bytes_t *out, gp_host *host,
  *  a promise that does not exist is not an error (idempotent, as in Golem). */
 GP_API int gp_host_delete_promise(gp_host *host, const gp_promise_id_t *promise_id);
 
+/* ---------------------------------------------------------------- change feed (event loops) */
+
+/**
+ * Gives in *out a file descriptor that becomes readable whenever a promise of this host may
+ * have changed state: completed or deleted by this process, or, for a file host, by any other
+ * process using golem-promise.  On a file host it also becomes readable at least every
+ * fallback_poll_us, as a safety net for writers that do not signal (the sqlite3 shell).
+ * Meant for event loops (epoll, asyncio's add_reader) that wait for many promises without a
+ * thread each: when it is readable, call gp_host_change_ack, then re-check the promises you
+ * wait for (gp_host_change_counter tells cheaply whether anything changed at all).
+ * The descriptor is owned by the host: do not close it; it stays valid until the host and all
+ * its workers are closed.  The first call on a file host starts one watcher thread.
+ */
+GP_API int gp_host_change_fd(int *out, gp_host *host);
+
+/** Drains the change feed's descriptor, so it is readable again only after a new change. */
+GP_API int gp_host_change_ack(gp_host *host);
+
+/** *out = a number that changes whenever a promise of this host may have changed state
+ *  (in this process or another).  Equal numbers mean nothing changed in between. */
+GP_API int gp_host_change_counter(uint64_t *out, gp_host *host);
+
 /* ---------------------------------------------------------------- workers */
 
 /** A worker of a host, with its own oplog.  Opaque. */
