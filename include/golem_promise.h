@@ -352,6 +352,42 @@ GP_API int gp_host_oplog_read(gp_oplog_entry_t *out, gp_host *host,
 /** A static name for an oplog kind ("create-promise"); "unknown" for other values. */
 GP_API const char *gp_oplog_kind_name(int32_t kind);
 
+/* ---------------------------------------------------------------- listing promises */
+
+/** gp_promise_info_t.state and the state filter of gp_host_list_promises. */
+#define GP_PROMISE_ANY       0  /**< filter only: pending and completed promises */
+#define GP_PROMISE_PENDING   1
+#define GP_PROMISE_COMPLETED 2
+
+/** One existing promise, as listed by gp_host_list_promises. */
+typedef struct gp_promise_info_t {
+    gp_promise_id_t promise_id;
+    int32_t state;         /**< GP_PROMISE_PENDING or GP_PROMISE_COMPLETED */
+    uint64_t payload_len;  /**< the payload's length when completed; 0 when pending */
+} gp_promise_info_t;
+
+/** An array of promises returned by gp_host_list_promises.  The caller owns items and releases
+ *  them with gp_promise_list_free.  items may be NULL when count is 0. */
+typedef struct gp_promise_list_t {
+    gp_promise_info_t *items;
+    size_t count;
+} gp_promise_list_t;
+
+/**
+ * Lists the host's existing promises (pending and completed; deleted ones are gone), ordered by
+ * worker (in creation order) and oplog index, in one read of the store.  worker_id NULL lists
+ * every worker's promises; otherwise only that worker's, and GP_EWORKERNOTFOUND if the host has
+ * no such worker.  state is GP_PROMISE_ANY, GP_PROMISE_PENDING or GP_PROMISE_COMPLETED, else
+ * GP_EINVAL.  Read-only: writes nothing, records nothing in any oplog.  On success *out owns a
+ * new array (free with gp_promise_list_free); on failure *out = {NULL, 0}.
+ * Thread safety: as other host calls; the result is a snapshot that may be stale at once.
+ */
+GP_API int gp_host_list_promises(gp_promise_list_t *out, gp_host *host,
+                                 const gp_worker_id_t *worker_id, int32_t state);
+
+/** Frees list->items and sets it to NULL, count to 0.  Accepts NULL. */
+GP_API void gp_promise_list_free(gp_promise_list_t *list);
+
 /* ---------------------------------------------------------------- HTTP completion server */
 
 /*
