@@ -329,7 +329,71 @@ public:
         check(call_without_gil([&] { return gp_worker_get_oplog_index(&out, use.get()); }));
         return out;
     }
+
+    // Durable execution (replay).
+    void restart() {
+        Use use(*this, "worker");
+        check(call_without_gil([&] { return gp_worker_restart(use.get()); }));
+    }
+
+    bool is_replaying() {
+        Use use(*this, "worker");
+        int out = 0;
+        check(call_without_gil([&] { return gp_worker_is_replaying(&out, use.get()); }));
+        return out != 0;
+    }
+
+    std::uint64_t oplog_position() {
+        Use use(*this, "worker");
+        std::uint64_t out = 0;
+        check(call_without_gil([&] { return gp_worker_oplog_position(&out, use.get()); }));
+        return out;
+    }
 };
+
+/**
+ * A gp_server handle (the HTTP completion endpoint).  Port and URL are read once at start, so
+ * stop() is the only call that touches the C handle after construction; it runs with the GIL
+ * released because it joins the server's threads (up to ~2 s for an idle keep-alive connection).
+ */
+class Server {
+public:
+    /** Takes ownership of a started server (stopped again if its port or URL cannot be read). */
+    explicit Server(gp_server *s) : handle_(s) {
+        char buf[GP_SERVER_URL_SIZE] = {};
+        int rc = gp_server_port(&port_, handle_);
+        if (rc == GP_OK) rc = gp_server_url(buf, sizeof buf, handle_);
+        if (rc != GP_OK) {
+            const std::string message = gp_last_error_message();
+            stop();
+            raise_status(rc, message);
+        }
+        url_ = buf;
+    }
+    Server(const Server &) = delete;
+    Server &operator=(const Server &) = delete;
+    ~Server() { stop(); }
+
+    std::uint16_t port() const { return port_; }
+    const std::string &url() const { return url_; }
+    bool stopped() const { return handle_ == nullptr; }
+
+    /** gp_server_stop; idempotent. */
+    void stop() {
+        gp_server *s = handle_;
+        handle_ = nullptr;
+        if (s == nullptr) return;
+        py::gil_scoped_release release;
+        gp_server_stop(&s);
+    }
+
+private:
+    gp_server *handle_ = nullptr;
+    std::uint16_t port_ = 0;
+    std::string url_;
+};
+
+using PromiseInfoT = std::tuple<PromiseIdT, std::int32_t, std::uint64_t>;
 
 class Host : public Guarded<gp_host, gp_host_close> {
 public:
@@ -344,11 +408,12 @@ public:
         handle_ = h;
     }
 
-    std::unique_ptr<Worker> open_worker(const WorkerIdT &wid) {
+    std::unique_ptr<Worker> open_worker(const WorkerIdT &wid, bool live) {
         const gp_worker_id_t id = to_c_worker_id(wid);
         Use use(*this, "host");
         gp_worker *w = nullptr;
-        check(call_without_gil([&] { return gp_worker_open(&w, use.get(), &id); }));
+        const std::uint32_t flags = live ? GP_WORKER_OPEN_LIVE : 0u;
+        check(call_without_gil([&] { return gp_worker_open_v2(&w, use.get(), &id, flags); }));
         return std::make_unique<Worker>(w);
     }
 
@@ -425,6 +490,50 @@ public:
         result.reserve(entries.size());
         for (const auto &e : entries) result.push_back(from_c_entry(e));
         return result;
+    }
+
+    /** gp_host_list_promises: (promise id, GP_PROMISE_* state, payload length) per promise. */
+    std::vector<PromiseInfoT> list_promises(const std::optional<WorkerIdT> &wid, std::int32_t state) {
+        std::optional<gp_worker_id_t> id;
+        if (wid) id = to_c_worker_id(*wid);
+        Use use(*this, "host");
+        gp_promise_list_t list{nullptr, 0};
+        const Status s = call_without_gil([&] {
+            return gp_host_list_promises(&list, use.get(), id ? &*id : nullptr, state);
+        });
+        std::vector<PromiseInfoT> result;
+        try {
+            check(s);
+            result.reserve(list.count);
+            for (std::size_t i = 0; i < list.count; ++i) {
+                const gp_promise_info_t &p = list.items[i];
+                result.emplace_back(from_c_promise_id(p.promise_id), p.state, p.payload_len);
+            }
+        } catch (...) {
+            gp_promise_list_free(&list);
+            throw;
+        }
+        gp_promise_list_free(&list);
+        return result;
+    }
+
+    /** gp_server_start over this host (the server keeps the C host open while it runs). */
+    std::unique_ptr<Server> serve(const std::string &address, std::uint16_t port,
+                                  const std::optional<std::string> &token,
+                                  std::uint64_t max_body_bytes, std::int32_t threads) {
+        const std::string addr = c_string_arg(address, "address");
+        const std::string tok = c_string_arg(token.value_or(""), "token");
+        gp_server_options_t opts{};
+        opts.version = GP_SERVER_OPTIONS_VERSION;
+        opts.address = addr.c_str();
+        opts.port = port;
+        opts.token = tok.empty() ? nullptr : tok.c_str();
+        opts.max_body_bytes = max_body_bytes;
+        opts.threads = threads;
+        Use use(*this, "host");
+        gp_server *s = nullptr;
+        check(call_without_gil([&] { return gp_server_start(&s, use.get(), &opts); }));
+        return std::make_unique<Server>(s);
     }
 };
 
@@ -519,6 +628,12 @@ PYBIND11_MODULE(_core, m) {
     m.attr("OPLOG_DELETE_PROMISE") = GP_OPLOG_DELETE_PROMISE;
     m.attr("OPLOG_GET_OPLOG_INDEX") = GP_OPLOG_GET_OPLOG_INDEX;
 
+    m.attr("PROMISE_ANY") = GP_PROMISE_ANY;
+    m.attr("PROMISE_PENDING") = GP_PROMISE_PENDING;
+    m.attr("PROMISE_COMPLETED") = GP_PROMISE_COMPLETED;
+    m.attr("SERVER_DEFAULT_MAX_BODY") = static_cast<std::uint64_t>(GP_SERVER_DEFAULT_MAX_BODY);
+    m.attr("SERVER_DEFAULT_THREADS") = GP_SERVER_DEFAULT_THREADS;
+
     m.def("errstr", [](int code) { return std::string(gp_errstr(code)); }, py::arg("code"),
           "gp_errstr: the static text for a status code.");
     m.def("oplog_kind_name", [](std::int32_t kind) { return std::string(gp_oplog_kind_name(kind)); },
@@ -545,19 +660,31 @@ PYBIND11_MODULE(_core, m) {
         .def("poll_promise", &Worker::poll_promise, py::arg("promise_id"))
         .def("await_promise", &Worker::await_promise, py::arg("promise_id"), py::arg("timeout"))
         .def("delete_promise", &Worker::delete_promise, py::arg("promise_id"))
-        .def("get_oplog_index", &Worker::get_oplog_index);
+        .def("get_oplog_index", &Worker::get_oplog_index)
+        .def("restart", &Worker::restart, "gp_worker_restart: the next calls replay from the oplog.")
+        .def("is_replaying", &Worker::is_replaying, "gp_worker_is_replaying.")
+        .def("oplog_position", &Worker::oplog_position, "gp_worker_oplog_position.");
 
     py::class_<Host>(m, "Host", "A gp_host handle.")
         .def(py::init<const std::string &, int, int>(), py::arg("path"), py::arg("synchronous"),
              py::arg("busy_timeout_ms"))
         .def("close", &Host::close, "gp_host_close (deferred until calls in progress return).")
         .def_property_readonly("closed", &Host::closed)
-        .def("open_worker", &Host::open_worker, py::arg("worker_id"))
+        .def("open_worker", &Host::open_worker, py::arg("worker_id"), py::arg("live") = false)
         .def("complete_promise", &Host::complete_promise, py::arg("promise_id"), py::arg("data"))
         .def("poll_promise", &Host::poll_promise, py::arg("promise_id"))
         .def("await_promise", &Host::await_promise, py::arg("promise_id"), py::arg("timeout"))
         .def("delete_promise", &Host::delete_promise, py::arg("promise_id"))
         .def("oplog_length", &Host::oplog_length, py::arg("worker_id"))
         .def("oplog_read", &Host::oplog_read, py::arg("worker_id"), py::arg("oplog_idx"))
-        .def("oplog", &Host::oplog, py::arg("worker_id"));
+        .def("oplog", &Host::oplog, py::arg("worker_id"))
+        .def("list_promises", &Host::list_promises, py::arg("worker_id"), py::arg("state"))
+        .def("serve", &Host::serve, py::arg("address"), py::arg("port"), py::arg("token"),
+             py::arg("max_body_bytes"), py::arg("threads"));
+
+    py::class_<Server>(m, "Server", "A gp_server handle (the HTTP completion endpoint).")
+        .def_property_readonly("port", &Server::port)
+        .def_property_readonly("url", &Server::url)
+        .def_property_readonly("stopped", &Server::stopped)
+        .def("stop", &Server::stop, "gp_server_stop (idempotent; joins the server's threads).");
 }

@@ -45,6 +45,8 @@ from ._errors import (
     WorkerNotFound,
 )
 from ._host import Host, OplogEntry, Worker
+from ._listing import PromiseInfo
+from ._server import Server
 from ._ids import ComponentId, PromiseId, Uuid, WorkerId
 
 __version__ = "0.1.0"
@@ -63,6 +65,8 @@ __all__ = [
     "Host",
     "Worker",
     "OplogEntry",
+    "PromiseInfo",
+    "Server",
     "create_promise",
     "await_promise",
     "await_promise_async",

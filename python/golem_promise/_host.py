@@ -11,6 +11,8 @@ from typing import Any, Coroutine, Dict, List, Optional, Tuple, Type, Union
 
 from . import _async, _context, _core, _json
 from ._ids import ComponentId, PromiseId, Uuid, WorkerId
+from ._listing import PromiseInfo, list_promises
+from ._server import Server
 
 __all__ = ["Host", "Worker", "OplogEntry", "BytesLike", "PromiseIdLike", "ComponentIdLike"]
 
@@ -157,6 +159,25 @@ class Worker:
         """Golem's get-oplog-index: appends a no-op entry and returns its index."""
         return self._handle.get_oplog_index()
 
+    def restart(self) -> None:
+        """Simulates a crash and restart in-process: the next calls replay from the oplog.
+
+        Each call is then answered from the next recorded entry (same promise id, recorded
+        payload) and writes nothing, until the recorded entries run out; a call that differs
+        raises NonDeterminismError (docs/replay.md).  Must not race with calls on this worker.
+        """
+        self._handle.restart()
+
+    @property
+    def is_replaying(self) -> bool:
+        """True while calls are answered from recorded oplog entries, False once live."""
+        return self._handle.is_replaying()
+
+    @property
+    def oplog_position(self) -> int:
+        """The oplog index of the last entry replayed or written: where execution stands."""
+        return self._handle.oplog_position()
+
     def await_promise_json(self, promise_id: PromiseIdLike, timeout: Optional[float] = None) -> Any:
         """As :meth:`await_promise`, decoding the payload as UTF-8 JSON."""
         return _json.decode(self.await_promise(promise_id, timeout))
@@ -233,12 +254,17 @@ class Host:
         """True once :meth:`close` has been called."""
         return self._handle.closed
 
-    def worker(self, component_id: ComponentIdLike, worker_name: str) -> Worker:
+    def worker(self, component_id: ComponentIdLike, worker_name: str, *, live: bool = False) -> Worker:
         """The worker ``component_id/worker_name``, created (with oplog entry 1) if needed.
 
         Raises InvalidId if ``worker_name`` breaks Golem's rule (1 to 100 of
         ``A-Z a-z 0-9 _ -``, not starting with ``-``).  The same Worker object is returned for
         the same id until it is closed.
+
+        An existing worker with recorded calls is opened in replay, as Golem restarts a worker;
+        ``live=True`` skips replay and continues at the end of its oplog
+        (``GP_WORKER_OPEN_LIVE``), as a tool that adds calls to a worker does.  ``live`` applies
+        when this call opens the handle: an already open Worker is returned as it is.
         """
         if not isinstance(worker_name, str):
             raise TypeError(f"worker_name must be a str, not {type(worker_name).__name__}")
@@ -247,7 +273,7 @@ class Host:
         with self._lock:
             worker = self._workers.get(worker_id)
             if worker is None or worker.closed:
-                handle = self._handle.open_worker(worker_id._as_tuple())
+                handle = self._handle.open_worker(worker_id._as_tuple(), bool(live))
                 worker = Worker(self, handle, worker_id)
                 self._workers[worker_id] = worker
             return worker
@@ -293,6 +319,39 @@ class Host:
         """
         entries = self._handle.oplog(_worker_id(worker_id)._as_tuple())
         return [OplogEntry._from_core(e) for e in entries]
+
+    def list_promises(
+        self, worker_id: Optional[Union[WorkerId, str]] = None, state: Optional[str] = None
+    ) -> List[PromiseInfo]:
+        """The host's existing promises (deleted ones are gone), by worker then oplog index.
+
+        ``worker_id`` limits the list to one worker (WorkerNotFound if the host has none such);
+        ``state`` is ``"pending"``, ``"completed"`` or None for both.  A read-only snapshot.
+        """
+        wid = None if worker_id is None else _worker_id(worker_id)
+        return list_promises(self._handle, wid, state)
+
+    def serve(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        token: Optional[str] = None,
+        max_body_bytes: Optional[int] = None,
+        threads: Optional[int] = None,
+    ) -> Server:
+        """Serves Golem's REST completion endpoint for this host over HTTP (docs/http.md).
+
+        Listens on ``host`` (default 127.0.0.1: local connections only) and ``port`` (0 = an
+        ephemeral one; read it from ``Server.port`` / ``Server.url``).  With ``token`` set every
+        request needs ``Authorization: Bearer <token>``, else 401.  ``max_body_bytes`` (default
+        64 MiB) bounds request bodies (413 beyond); ``threads`` (default 8, at most 1024) serve
+        connections.  The socket is bound before this returns; StorageError if it cannot be
+        (port in use, unknown address).  Close the returned Server, or use it with ``with``.
+        """
+        return Server._start(
+            self, self._handle, host, port, token=token, max_body_bytes=max_body_bytes, threads=threads
+        )
 
     def close(self) -> None:
         """Closes the workers this host opened, then the host.  Calling it again does nothing."""
