@@ -398,6 +398,9 @@ void HttpServer::Impl::configure() {
   server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   server.set_payload_max_length(static_cast<std::size_t>(options.max_body_bytes));
   server.set_keep_alive_timeout(2);  // stop() waits at most this long for an idle connection
+  // httplib closes a keep-alive connection after 5 requests by default, so a client reusing one
+  // connection would reconnect every 5 requests; allow as many as nginx does (keepalive_requests).
+  server.set_keep_alive_max_count(1000);
   server.set_tcp_nodelay(true);
   // httplib's default sets SO_REUSEPORT, which lets a second server bind a port already in use;
   // SO_REUSEADDR alone only allows rebinding over connections in TIME_WAIT.
