@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Builds the benchmarks (Release) in build-bench and runs them: the create + complete + await cycle
 # through the C ABI (gp_bench_cycle) and through the Python package (bench/bench_cycle.py), each
-# next to raw SQLite running the same statements, then prints a short table.
+# next to raw SQLite running the same statements, then prints a short table; then the durability and
+# sharing figures of issue 3 (gp_bench_durable: file hosts, FULL/NORMAL, threads and processes, wake-up
+# latency, 256 MiB payloads, 10k vs 1M stored promises), each next to its limit measured in the same run.
 #
-#   bench/run.sh            the full run (a few minutes)
+#   bench/run.sh            the full run (several minutes; the first run also populates a file of
+#                           1,000,000 promises in the data directory, kept for later runs)
 #   bench/run.sh --quick    a smoke test: few cycles, figures not meaningful
 #
 # Environment: PYTHON (default .venv/bin/python if present, else python3) must have golem_promise
@@ -17,7 +20,7 @@ extra=()
 for arg in "$@"; do
   case "$arg" in
     --quick) extra+=(--quick) ;;
-    -h | --help) sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench/run.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -72,3 +75,47 @@ cat "$build/bench-c.txt" "$build/bench-python.txt" | awk '
   }'
 echo "(raw SQLite: C sqlite3 API for the C ABI rows, Python's sqlite3 module for the Python rows;"
 echo " full output in $build/bench-c.txt and $build/bench-python.txt)"
+
+echo
+echo "== durability and sharing (issue 3): $build/bench/gp_bench_durable"
+cmake --build "$build" --target gp_bench_durable
+"$build/bench/gp_bench_durable" --dir "$data" ${extra[@]+"${extra[@]}"} | tee "$build/bench-durable.txt"
+
+echo
+echo "== summary: durability and sharing (best / median of the repeats; full output in $build/bench-durable.txt)"
+awk '
+  function f(name,   i, kv) {
+    for (i = 3; i <= NF; i++) { split($i, kv, "="); if (kv[1] == name) return kv[2] }
+    return ""
+  }
+  function met(ok) { return ok ? "met" : "NOT met" }
+  $1 != "RESULT" || $2 != "durable" { next }
+  $3 == "seq_full" {
+    printf "sequential FULL completes/s: ours %d (median block %d), raw SQLite %d (%d); ours/raw %.0f%% (median of blocks); target >= 85%%: %s\n",
+      f("ours_overall"), f("ours_median"), f("raw_overall"), f("raw_median"), 100 * f("ratio_median"), met(f("ratio_median") >= 0.85)
+    printf "  (without fsync the core adds %.1f us per completion: ours/raw %.0f%% at synchronous NORMAL)\n", f("extra_us"), 100 * f("normal_ratio_median")
+  }
+  $3 == "concurrent" {
+    printf "16 completers FULL, completes/s (median): 16 threads %d, 4 procs x 4 threads %d, sequential %d, raw 16 connections %d; target > sequential: %s / %s\n",
+      f("threads_median"), f("procs_median"), f("seq_median"), f("raw16_median"), met(f("threads_median") > f("seq_median")), met(f("procs_median") > f("seq_median"))
+  }
+  $3 == "wake" {
+    printf "cross-process wake-up (NORMAL), us: p50 %d, p99 %d (pipe p50 %d, condition_variable p50 %d); idle CPU %.3f%%; targets p50 <= 200: %s, p99 <= 1000: %s, idle <= 0.5%%: %s\n",
+      f("normal_p50_median"), f("normal_p99_median"), f("pipe_p50"), f("cv_p50"), f("idle_cpu_pct"),
+      met(f("normal_p50_median") <= 200), met(f("normal_p99_median") <= 1000), met(f("idle_cpu_pct") <= 0.5)
+  }
+  $3 ~ /^payload_/ {
+    printf "%d MiB payload, %s: complete %d MiB/s (raw SQLite %d, plain file %d), await %d MiB/s (raw %d, file %d); complete+await peak - base RSS %.1f MiB; target < payload + 32: %s\n",
+      f("mib"), substr($3, 9), f("complete_mibs_median"), f("raw_complete_mibs_median"), f("file_write_mibs_median"),
+      f("await_mibs_median"), f("raw_read_mibs_median"), f("file_read_mibs_median"), f("ca_peak_minus_base_mib"),
+      met(f("ca_peak_minus_base_mib") < f("mib") + 32)
+  }
+  $3 == "scale" {
+    n = split("create complete await poll worker_await raw_complete raw_poll", op, " ")
+    line = sprintf("per-op us (median), %d vs %d stored:", f("small"), f("large")); ok = 1
+    for (i = 1; i <= n; i++) {
+      line = line sprintf(" %s %.1f/%.1f (%.2fx)", op[i], f(op[i] "_small_us"), f(op[i] "_large_us"), f(op[i] "_ratio"))
+      if (op[i] !~ /^raw/ && f(op[i] "_ratio") > 2) ok = 0
+    }
+    print line "; target within 2x (ours): " met(ok)
+  }' "$build/bench-durable.txt"
