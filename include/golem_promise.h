@@ -241,6 +241,72 @@ GP_API int gp_host_change_ack(gp_host *host);
  *  (in this process or another).  Equal numbers mean nothing changed in between. */
 GP_API int gp_host_change_counter(uint64_t *out, gp_host *host);
 
+/* ---------------------------------------------------------------- promise handles (get-promise) */
+
+/*
+ * Golem 1.3+ replaces await/poll with get-promise, which returns a handle with subscribe() (a
+ * pollable: ready / block) and get() (the payload, or none while pending).  A gp_promise is that
+ * handle for one promise id of one host.  Everything here is host-level: it writes nothing and
+ * records nothing in any oplog.  A *worker's* get() is a recorded poll: call
+ * gp_worker_poll_promise for it (the Python package does).
+ *
+ * A handle keeps its host's database open, as a worker does: it stays valid after gp_host_close,
+ * until gp_promise_close; so does the host's change-feed descriptor (gp_host_change_fd).
+ * Thread safety: a handle may be used from many threads at once; closing it must not race with
+ * other calls on it.
+ */
+
+/** A promise handle.  Opaque. */
+typedef struct gp_promise gp_promise;
+
+/** gp_promise_state / gp_promise_poll_many: the promise does not exist (never created, or
+ *  deleted).  The other states are GP_PROMISE_PENDING and GP_PROMISE_COMPLETED. */
+#define GP_PROMISE_GONE 3
+
+/**
+ * Makes a handle for promise_id of host (Golem's get-promise).  Lazy: the store is not read, so
+ * a handle for a promise that does not exist is made (its get() then gives GP_ENOTFOUND, and it
+ * is ready at once).  On success *out is a new handle that the caller closes with
+ * gp_promise_close.  GP_EINVAL for a malformed id.
+ */
+GP_API int gp_host_get_promise(gp_promise **out, gp_host *host, const gp_promise_id_t *promise_id);
+
+/** Releases the handle and sets *promise to NULL.  Accepts NULL and *promise == NULL. */
+GP_API void gp_promise_close(gp_promise **promise);
+
+/** Copies the handle's promise id into *out. */
+GP_API int gp_promise_get_id(gp_promise_id_t *out, const gp_promise *promise);
+
+/** get(): as gp_host_poll_promise: *out_ready = 1 and *out the payload (free with
+ *  gp_bytes_free) if completed; *out_ready = 0 if pending; GP_ENOTFOUND if gone.  Not recorded. */
+GP_API int gp_promise_get(gp_bytes_t *out, int *out_ready, gp_promise *promise);
+
+/** *out = GP_PROMISE_PENDING, GP_PROMISE_COMPLETED or GP_PROMISE_GONE (one read; not recorded). */
+GP_API int gp_promise_state(int32_t *out, gp_promise *promise);
+
+/** The pollable's ready(): *out = 1 when the promise is no longer pending (completed, or gone:
+ *  there is nothing left to wait for), else 0.  Never GP_ENOTFOUND.  Not recorded. */
+GP_API int gp_promise_ready(int *out, gp_promise *promise);
+
+/**
+ * The pollable's block(), with a timeout: waits until gp_promise_ready would give 1.
+ * timeout_ms < 0 waits forever; 0 checks once.  GP_OK when the promise is completed or gone;
+ * GP_ETIMEOUT when time runs out.  Holds no lock while waiting.  Not recorded.
+ */
+GP_API int gp_promise_block(gp_promise *promise, int64_t timeout_ms);
+
+/**
+ * Checks many handles (of one host or several) in one call, for event loops that wait for
+ * thousands of promises on one change feed (gp_host_change_fd): out_states[i] receives
+ * GP_PROMISE_PENDING, GP_PROMISE_COMPLETED or GP_PROMISE_GONE for promises[i].  out_payloads may
+ * be NULL; otherwise out_payloads[i] receives the payload of each completed promise (the caller
+ * frees each with gp_bytes_free) and {NULL, 0} for the others.  The outputs are written only if
+ * every check succeeds; on failure (GP_EIO, GP_ECORRUPT, ...) states are all PENDING and no
+ * payload is given.  Costs one indexed read per handle; writes and records nothing.
+ */
+GP_API int gp_promise_poll_many(int32_t *out_states, gp_bytes_t *out_payloads,
+                                gp_promise *const *promises, size_t count);
+
 /* ---------------------------------------------------------------- workers */
 
 /** A worker of a host, with its own oplog.  Opaque. */

@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -373,6 +374,79 @@ private:
     std::string url_;
 };
 
+/**
+ * A gp_promise handle (Golem 1.3+ get-promise): host-level checks that record nothing.  The
+ * handle keeps the C host alive, so it (and the host's change-feed fd) outlives Host.close().
+ */
+class Promise : public Guarded<gp_promise, gp_promise_close> {
+public:
+    explicit Promise(gp_promise *p) { handle_ = p; }
+
+    std::optional<py::bytes> get() {
+        Use use(*this, "promise handle");
+        OwnedBytes out;
+        int ready = 0;
+        check(call_without_gil([&] { return gp_promise_get(&out.b, &ready, use.get()); }));
+        if (ready == 0) return std::nullopt;
+        return out.to_python();
+    }
+
+    std::int32_t state() {
+        Use use(*this, "promise handle");
+        std::int32_t out = GP_PROMISE_PENDING;
+        check(call_without_gil([&] { return gp_promise_state(&out, use.get()); }));
+        return out;
+    }
+
+    bool ready() {
+        Use use(*this, "promise handle");
+        int out = 0;
+        check(call_without_gil([&] { return gp_promise_ready(&out, use.get()); }));
+        return out != 0;
+    }
+
+    void block(std::optional<double> timeout) {
+        await_in_slices(
+            *this, "promise handle",
+            [](gp_bytes_t *, gp_promise *p, std::int64_t ms) { return gp_promise_block(p, ms); },
+            timeout);
+    }
+};
+
+using PollManyItemT = std::tuple<std::size_t, std::int32_t, std::optional<py::bytes>>;
+
+/** gp_promise_poll_many in one GIL-free call: (index, state, payload) of every handle that is
+ *  no longer pending (pending ones are left out, so an idle check builds nothing). */
+std::vector<PollManyItemT> promise_poll_many(const std::vector<Promise *> &promises) {
+    const std::size_t n = promises.size();
+    std::deque<Promise::Use> uses;
+    std::vector<gp_promise *> handles(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        if (promises[i] == nullptr) throw py::type_error("promise_poll_many: None is not a Promise");
+        handles[i] = uses.emplace_back(*promises[i], "promise handle").get();
+    }
+    std::vector<std::int32_t> states(n, GP_PROMISE_PENDING);
+    std::vector<gp_bytes_t> payloads(n, gp_bytes_t{nullptr, 0});
+    const Status s = call_without_gil(
+        [&] { return gp_promise_poll_many(states.data(), payloads.data(), handles.data(), n); });
+    std::vector<PollManyItemT> result;
+    try {
+        check(s);
+        for (std::size_t i = 0; i < n; ++i) {
+            if (states[i] == GP_PROMISE_PENDING) continue;
+            OwnedBytes owned;
+            std::swap(owned.b, payloads[i]);
+            std::optional<py::bytes> payload;
+            if (states[i] == GP_PROMISE_COMPLETED) payload = owned.to_python();
+            result.emplace_back(i, states[i], std::move(payload));
+        }
+    } catch (...) {
+        for (auto &b : payloads) gp_bytes_free(&b);
+        throw;
+    }
+    return result;
+}
+
 using PromiseInfoT = std::tuple<PromiseIdT, std::int32_t, std::uint64_t>;
 
 class Host : public Guarded<gp_host, gp_host_close> {
@@ -497,6 +571,35 @@ public:
         return result;
     }
 
+    /** gp_host_get_promise: a handle for Golem 1.3+'s get-promise (lazy: reads nothing). */
+    std::unique_ptr<Promise> get_promise(const PromiseIdT &pid) {
+        const gp_promise_id_t id = to_c_promise_id(pid);
+        Use use(*this, "host");
+        gp_promise *p = nullptr;
+        call_with_gil([&] { return gp_host_get_promise(&p, use.get(), &id); });
+        return std::make_unique<Promise>(p);
+    }
+
+    // Change feed for event loops (gp_host_change_*).
+    int change_fd() {
+        Use use(*this, "host");
+        int out = -1;
+        check(call_without_gil([&] { return gp_host_change_fd(&out, use.get()); }));
+        return out;
+    }
+
+    void change_ack() {
+        Use use(*this, "host");
+        call_with_gil([&] { return gp_host_change_ack(use.get()); });
+    }
+
+    std::uint64_t change_counter() {
+        Use use(*this, "host");
+        std::uint64_t out = 0;
+        check(call_without_gil([&] { return gp_host_change_counter(&out, use.get()); }));
+        return out;
+    }
+
     /** gp_server_start over this host (the server keeps the C host open while it runs). */
     std::unique_ptr<Server> serve(const std::string &address, std::uint16_t port,
                                   const std::optional<std::string> &token,
@@ -611,6 +714,7 @@ PYBIND11_MODULE(_core, m) {
     m.attr("PROMISE_ANY") = GP_PROMISE_ANY;
     m.attr("PROMISE_PENDING") = GP_PROMISE_PENDING;
     m.attr("PROMISE_COMPLETED") = GP_PROMISE_COMPLETED;
+    m.attr("PROMISE_GONE") = GP_PROMISE_GONE;
     m.attr("SERVER_DEFAULT_MAX_BODY") = static_cast<std::uint64_t>(GP_SERVER_DEFAULT_MAX_BODY);
     m.attr("SERVER_DEFAULT_THREADS") = GP_SERVER_DEFAULT_THREADS;
 
@@ -656,8 +760,22 @@ PYBIND11_MODULE(_core, m) {
         .def("oplog_read", &Host::oplog_read, py::arg("worker_id"), py::arg("oplog_idx"))
         .def("oplog", &Host::oplog, py::arg("worker_id"))
         .def("list_promises", &Host::list_promises, py::arg("worker_id"), py::arg("state"))
+        .def("get_promise", &Host::get_promise, py::arg("promise_id"))
+        .def("change_fd", &Host::change_fd, "gp_host_change_fd: the change feed's descriptor.")
+        .def("change_ack", &Host::change_ack, "gp_host_change_ack: drains the descriptor.")
+        .def("change_counter", &Host::change_counter, "gp_host_change_counter.")
         .def("serve", &Host::serve, py::arg("address"), py::arg("port"), py::arg("token"),
              py::arg("max_body_bytes"), py::arg("threads"));
+
+    py::class_<Promise>(m, "Promise", "A gp_promise handle (get-promise; host-level, records nothing).")
+        .def("close", &Promise::close, "gp_promise_close (deferred until calls in progress return).")
+        .def_property_readonly("closed", &Promise::closed)
+        .def("get", &Promise::get, "gp_promise_get: the payload, or None while pending.")
+        .def("state", &Promise::state, "gp_promise_state: PROMISE_PENDING, _COMPLETED or _GONE.")
+        .def("ready", &Promise::ready, "gp_promise_ready: True once completed or gone.")
+        .def("block", &Promise::block, py::arg("timeout"), "gp_promise_block, in slices.");
+    m.def("promise_poll_many", &promise_poll_many, py::arg("promises"),
+          "gp_promise_poll_many: (index, state, payload) of each handle no longer pending.");
 
     py::class_<Server>(m, "Server", "A gp_server handle (the HTTP completion endpoint).")
         .def_property_readonly("port", &Server::port)

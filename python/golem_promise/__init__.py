@@ -48,6 +48,8 @@ from ._host import Host, OplogEntry, Worker
 from ._listing import PromiseInfo
 from ._server import Server
 from ._ids import ComponentId, PromiseId, Uuid, WorkerId
+from ._host_module import install_host_module, uninstall_host_module
+from .handles import GetPromiseResult, Pollable, PromiseResult, get_promise
 
 __version__ = "0.1.0"
 #: Version of the linked C library ("MAJOR.MINOR.PATCH").
@@ -68,6 +70,12 @@ __all__ = [
     "PromiseInfo",
     "Server",
     "create_promise",
+    "get_promise",
+    "GetPromiseResult",
+    "PromiseResult",
+    "Pollable",
+    "install_host_module",
+    "uninstall_host_module",
     "await_promise",
     "await_promise_async",
     "poll_promise",

@@ -7,12 +7,15 @@ import threading
 import uuid as _uuid
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Coroutine, Dict, List, Optional, Tuple, Type, Union
+from typing import TYPE_CHECKING, Any, Coroutine, Dict, List, Optional, Tuple, Type, Union
 
-from . import _async, _context, _core, _json
+from . import _context, _core, _json
 from ._ids import ComponentId, PromiseId, Uuid, WorkerId
 from ._listing import PromiseInfo, list_promises
 from ._server import Server
+
+if TYPE_CHECKING:
+    from .handles import GetPromiseResult
 
 __all__ = ["Host", "Worker", "OplogEntry", "BytesLike", "PromiseIdLike", "ComponentIdLike"]
 
@@ -132,9 +135,20 @@ class Worker:
         return self._handle.await_promise(_promise_tuple(promise_id), timeout)
 
     def await_promise_async(self, promise_id: PromiseIdLike, timeout: Optional[float] = None) -> Coroutine[Any, Any, bytes]:
-        """As :meth:`await_promise`, for asyncio: awaiting it does not block the event loop."""
-        pid = _promise_tuple(promise_id)
-        return _async.await_in_thread(lambda t: self._handle.await_promise(pid, t), timeout)
+        """As :meth:`await_promise`, for asyncio: awaiting it does not block the event loop.
+
+        No thread per wait: see :mod:`golem_promise.aio` (recorded once finished; a timeout or
+        a cancellation records nothing).
+        """
+        from . import aio
+
+        return aio.await_promise(promise_id, timeout, worker=self)
+
+    def get_promise(self, promise_id: PromiseIdLike) -> GetPromiseResult:
+        """Golem 1.3+'s get-promise: ``get()`` (this worker's recorded poll), ``subscribe()``."""
+        from .handles import get_promise_of
+
+        return get_promise_of(self, promise_id)
 
     def poll_promise(self, promise_id: PromiseIdLike) -> Optional[bytes]:
         """The payload if the promise is completed, None if it is pending.
@@ -276,9 +290,19 @@ class Host:
         return self._handle.await_promise(_promise_tuple(promise_id), timeout)
 
     def await_promise_async(self, promise_id: PromiseIdLike, timeout: Optional[float] = None) -> Coroutine[Any, Any, bytes]:
-        """As :meth:`await_promise`, for asyncio: awaiting it does not block the event loop."""
-        pid = _promise_tuple(promise_id)
-        return _async.await_in_thread(lambda t: self._handle.await_promise(pid, t), timeout)
+        """As :meth:`await_promise`, for asyncio: awaiting it does not block the event loop.
+
+        No thread per wait: see :mod:`golem_promise.aio`.  Records nothing.
+        """
+        from . import aio
+
+        return aio.await_promise(promise_id, timeout, host=self)
+
+    def get_promise(self, promise_id: PromiseIdLike) -> GetPromiseResult:
+        """Golem 1.3+'s get-promise as the outside party: ``get()`` and ``subscribe()``, unrecorded."""
+        from .handles import get_promise_of
+
+        return get_promise_of(self, promise_id)
 
     def delete_promise(self, promise_id: PromiseIdLike) -> None:
         """Deletes the promise, waking its waiters with PromiseNotFound; idempotent."""

@@ -1,0 +1,369 @@
+"""asyncio: await promises without blocking the event loop and without a thread per wait.
+
+::
+
+    import golem_promise.aio as gpa
+
+    payload = await gpa.await_promise(promise_id, timeout=30)     # the current worker's await
+    value = await gpa.await_promise_json(promise_id)
+    payload = await gpa.await_promise(promise_id, host=host)      # an outside party's wait
+
+How it works: each (event loop, host) pair has one *watcher*.  It registers the host's change
+feed (``gp_host_change_fd``, an eventfd that becomes readable whenever a promise of the host is
+completed or deleted, by this process or, for a file host, by any other) with
+``loop.add_reader``.  When it is readable the watcher drains it (``gp_host_change_ack``) and, if
+the host's change counter moved, checks every waiting promise in one GIL-free C call
+(``gp_promise_poll_many``, one indexed read per promise) and resolves the futures of those no
+longer pending.  A waiting promise costs one small Python object, one asyncio future and one C
+handle; no thread, no timer (unless it has a timeout).
+
+What is recorded: a worker's await (the default, and ``worker=``) is finished by the worker's own
+``await_promise(timeout=0)``, so it is recorded in the worker's oplog exactly once, as a finished
+blocking await would be (payload, or PromiseNotFound if the promise was deleted), and replays
+like one.  A timeout or a cancellation records nothing.  Host-level waits (``host=``) and
+:func:`wait_ready` record nothing.
+
+Closing the host (or the worker) while a coroutine waits ends the wait with ValueError within
+:data:`TICK_SECONDS`.  Several event loops (in several threads) waiting on the same host share
+its one change feed; each still wakes, at worst :data:`TICK_SECONDS` late.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Tuple, Union
+
+from . import _core, _json
+from ._errors import PromiseNotFound
+from ._ids import PromiseId
+
+if TYPE_CHECKING:
+    from ._host import Host, Worker
+    from .handles import Pollable
+
+__all__ = ["await_promise", "await_promise_json", "wait_ready", "waiting_count", "TICK_SECONDS"]
+
+#: Interval of each watcher's safety tick: it notices closed hosts and workers, and changes a
+#: missed wake-up would hide (another event loop drained the shared change feed first).
+TICK_SECONDS = 0.1
+
+_PENDING = _core.PROMISE_PENDING
+_COMPLETED = _core.PROMISE_COMPLETED
+
+# finish(state, payload): the awaited value once the promise is no longer pending (may raise).
+_Finish = Callable[[int, Optional[bytes]], Any]
+
+
+class _Waiter:
+    """One waiting coroutine: its promise handle, future and how to finish it."""
+
+    __slots__ = ("handle", "future", "finish", "worker")
+
+    def __init__(
+        self,
+        handle: _core.Promise,
+        future: asyncio.Future[Any],
+        finish: _Finish,
+        worker: Optional[_core.Worker],
+    ) -> None:
+        self.handle = handle
+        self.future = future
+        self.finish = finish
+        self.worker = worker
+
+
+def _deliver(waiter: _Waiter, state: int, payload: Optional[bytes]) -> None:
+    """Finishes a waiter whose promise is no longer pending (once; never if it was cancelled)."""
+    if waiter.future.done():  # cancelled or timed out meanwhile: record nothing
+        return
+    try:
+        value = waiter.finish(state, payload)
+    except BaseException as error:  # noqa: BLE001 - handed to the awaiting coroutine
+        if isinstance(error, (KeyboardInterrupt, SystemExit)):
+            raise
+        waiter.future.set_exception(error)
+    else:
+        waiter.future.set_result(value)
+
+
+class _Watcher:
+    """The change-feed registration of one host in one event loop, and its waiters."""
+
+    def __init__(self, key: Tuple[int, int], loop: asyncio.AbstractEventLoop, host: _core.Host) -> None:
+        self.key = key
+        self.loop = loop
+        self.host = host
+        self.waiters: Dict[_Waiter, None] = {}  # insertion-ordered set
+        self.workers: Dict[_core.Worker, int] = {}  # distinct workers of worker-scoped waiters
+        self.fd = host.change_fd()
+        # Read before any waiter's first check: a change after it moves the counter.
+        self.counter = host.change_counter()
+        self.reader = True
+        try:
+            loop.add_reader(self.fd, self._on_change)
+        except NotImplementedError:  # a loop without add_reader: the tick does the work
+            self.reader = False
+        self.tick: Optional[asyncio.TimerHandle] = loop.call_later(self._interval(), self._on_tick)
+
+    def _interval(self) -> float:
+        return TICK_SECONDS if self.reader else TICK_SECONDS / 5
+
+    # -------------------------------------------------------------- waiters
+    def add(self, waiter: _Waiter) -> None:
+        self.waiters[waiter] = None
+        if waiter.worker is not None:
+            self.workers[waiter.worker] = self.workers.get(waiter.worker, 0) + 1
+
+    def discard(self, waiter: _Waiter) -> None:
+        """Removes a waiter; the last one out unregisters the feed before handles close."""
+        if self.waiters.pop(waiter, False) is not False:
+            if waiter.worker is not None:
+                left = self.workers[waiter.worker] - 1
+                if left:
+                    self.workers[waiter.worker] = left
+                else:
+                    del self.workers[waiter.worker]
+        if not self.waiters:
+            self._stop()
+        waiter.handle.close()
+
+    def _stop(self) -> None:
+        with _registry_lock:
+            if _registry.get(self.key) is self:
+                del _registry[self.key]
+        if self.tick is not None:
+            self.tick.cancel()
+            self.tick = None
+        if self.reader:
+            self.reader = False
+            if not self.loop.is_closed():
+                self.loop.remove_reader(self.fd)
+
+    # -------------------------------------------------------------- wake-ups
+    def _on_change(self) -> None:
+        try:
+            self.host.change_ack()
+            counter = self.host.change_counter()
+        except ValueError:  # the host was closed
+            self._fail_all(ValueError("the host was closed while awaiting"))
+            return
+        except Exception as error:  # noqa: BLE001 - a database error reaches every waiter
+            self._fail_all(error)
+            return
+        if counter != self.counter:
+            self.counter = counter
+            self._scan()
+
+    def _on_tick(self) -> None:
+        self.tick = None
+        if not self.waiters:
+            return
+        if self.host.closed:
+            self._fail_all(ValueError("the host was closed while awaiting"))
+            return
+        closed = [w for w in self.workers if w.closed]
+        if closed:
+            for waiter in list(self.waiters):
+                if waiter.worker is not None and waiter.worker.closed and not waiter.future.done():
+                    waiter.future.set_exception(ValueError("the worker was closed while awaiting"))
+        try:
+            counter = self.host.change_counter()
+        except Exception as error:  # noqa: BLE001
+            self._fail_all(error)
+            return
+        if counter != self.counter:
+            self.counter = counter
+            self._scan()
+        if self.waiters and self.tick is None:
+            self.tick = self.loop.call_later(self._interval(), self._on_tick)
+
+    def _scan(self) -> None:
+        """Checks every waiting promise in one C call and finishes those no longer pending."""
+        waiters = [w for w in self.waiters if not w.future.done()]
+        if not waiters:
+            return
+        try:
+            done = _core.promise_poll_many([w.handle for w in waiters])
+        except Exception as error:  # noqa: BLE001 - a database error reaches every waiter
+            self._fail_all(error)
+            return
+        for index, state, payload in done:
+            _deliver(waiters[index], state, payload)
+
+    def _fail_all(self, error: BaseException) -> None:
+        for waiter in list(self.waiters):
+            if not waiter.future.done():
+                waiter.future.set_exception(error)
+
+
+_registry_lock = threading.Lock()
+_registry: Dict[Tuple[int, int], _Watcher] = {}
+
+
+def _watcher(loop: asyncio.AbstractEventLoop, host: _core.Host) -> _Watcher:
+    key = (id(loop), id(host))
+    with _registry_lock:
+        watcher = _registry.get(key)
+        if watcher is not None and watcher.loop is loop and watcher.host is host:
+            return watcher
+    watcher = _Watcher(key, loop, host)  # outside the lock: it may touch the database
+    with _registry_lock:
+        _registry[key] = watcher
+    return watcher
+
+
+def waiting_count() -> int:
+    """How many coroutines wait through watchers right now, in every loop (for tests)."""
+    with _registry_lock:
+        return sum(len(w.waiters) for w in _registry.values())
+
+
+def _check_timeout(timeout: Optional[float]) -> None:
+    if timeout is None:
+        return
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise TypeError(f"timeout must be a number of seconds or None, not {type(timeout).__name__}")
+    if not timeout >= 0:
+        raise ValueError("timeout must be a non-negative number of seconds, or None")
+
+
+def _expire(future: asyncio.Future[Any], promise_id: PromiseId, timeout: float) -> None:
+    if not future.done():
+        future.set_exception(
+            TimeoutError(f"await_promise timed out after {timeout} s; the promise is still pending")
+        )
+
+
+async def _wait(
+    host: _core.Host,
+    promise_id: PromiseId,
+    finish: _Finish,
+    worker: Optional[_core.Worker],
+    timeout: Optional[float],
+) -> Any:
+    """Registers a waiter, checks once (no lost wake-up), and waits for the watcher."""
+    loop = asyncio.get_running_loop()
+    watcher = _watcher(loop, host)
+    try:
+        handle = host.get_promise(promise_id._as_tuple())
+    except BaseException:
+        if not watcher.waiters:
+            watcher._stop()
+        raise
+    future: asyncio.Future[Any] = loop.create_future()
+    waiter = _Waiter(handle, future, finish, worker)
+    watcher.add(waiter)
+    timer = None if timeout is None else loop.call_later(timeout, _expire, future, promise_id, timeout)
+    try:
+        state = handle.state()
+        if state != _PENDING:
+            _deliver(waiter, state, handle.get() if state == _COMPLETED else None)
+        return await future
+    finally:
+        if timer is not None:
+            timer.cancel()
+        watcher.discard(waiter)
+
+
+def _promise_id(promise_id: Union[PromiseId, str]) -> PromiseId:
+    if isinstance(promise_id, str):
+        return PromiseId.parse(promise_id)
+    if not isinstance(promise_id, PromiseId):
+        raise TypeError(f"promise_id must be a PromiseId or str, not {type(promise_id).__name__}")
+    return promise_id
+
+
+async def _worker_await(worker: Worker, promise_id: Union[PromiseId, str], timeout: Optional[float]) -> bytes:
+    pid = _promise_id(promise_id)
+    _check_timeout(timeout)
+    core_worker = worker._handle
+    pid_t = pid._as_tuple()
+    try:  # already completed or gone, replaying, or not ours: answered (and recorded) at once
+        return core_worker.await_promise(pid_t, 0.0)
+    except TimeoutError:
+        pass
+    if timeout == 0:
+        raise TimeoutError("await_promise timed out after 0 s; the promise is still pending")
+
+    def finish(state: int, payload: Optional[bytes]) -> bytes:
+        # The worker's own await records the finished call (payload or PromiseNotFound) once.
+        return core_worker.await_promise(pid_t, 0.0)
+
+    value: bytes = await _wait(worker.host._handle, pid, finish, core_worker, timeout)
+    return value
+
+
+async def _host_await(host: Host, promise_id: Union[PromiseId, str], timeout: Optional[float]) -> bytes:
+    pid = _promise_id(promise_id)
+    _check_timeout(timeout)
+    core_host = host._handle
+    payload = core_host.poll_promise(pid._as_tuple())  # PromiseNotFound if gone
+    if payload is not None:
+        return payload
+    if timeout == 0:
+        raise TimeoutError("await_promise timed out after 0 s; the promise is still pending")
+
+    def finish(state: int, payload: Optional[bytes]) -> bytes:
+        if state == _COMPLETED and payload is not None:
+            return payload
+        raise PromiseNotFound(f"promise {pid} not found")
+
+    value: bytes = await _wait(core_host, pid, finish, None, timeout)
+    return value
+
+
+async def await_promise(
+    promise_id: Union[PromiseId, str],
+    timeout: Optional[float] = None,
+    *,
+    worker: Optional[Worker] = None,
+    host: Optional[Host] = None,
+) -> bytes:
+    """Waits for the promise without blocking the event loop and returns its payload.
+
+    By default the current worker of the calling task awaits (``golem_promise.current_worker()``;
+    recorded in its oplog once finished, as :meth:`Worker.await_promise`); ``worker=`` names
+    another worker, ``host=`` waits as the outside party (records nothing, any worker's promise).
+    ``timeout`` is in seconds (None waits forever): TimeoutError when it runs out, the promise
+    stays pending and nothing is recorded.  PromiseNotFound if the promise does not exist or is
+    deleted while waiting; PromiseNotOwned if a worker awaits another worker's promise.
+    Cancelling the awaiting task removes the wait at once and records nothing.
+    """
+    if worker is not None and host is not None:
+        raise TypeError("pass worker= or host=, not both")
+    if host is not None:
+        return await _host_await(host, promise_id, timeout)
+    if worker is None:
+        from ._api import current_worker
+
+        worker = current_worker()
+    return await _worker_await(worker, promise_id, timeout)
+
+
+async def await_promise_json(
+    promise_id: Union[PromiseId, str],
+    timeout: Optional[float] = None,
+    *,
+    worker: Optional[Worker] = None,
+    host: Optional[Host] = None,
+) -> Any:
+    """As :func:`await_promise`, decoding the payload as UTF-8 JSON."""
+    return _json.decode(await await_promise(promise_id, timeout, worker=worker, host=host))
+
+
+async def wait_ready(pollable: Pollable, timeout: Optional[float] = None) -> None:
+    """The asyncio twin of ``Pollable.block``: returns once the promise is completed or gone.
+
+    Host-level: records nothing.  TimeoutError after ``timeout`` seconds (None waits forever).
+    """
+    _check_timeout(timeout)
+    if pollable.ready():
+        return
+    if timeout == 0:
+        raise TimeoutError("the promise is still pending")
+
+    def finish(state: int, payload: Optional[bytes]) -> None:
+        return None
+
+    await _wait(pollable._core_host, pollable.promise_id, finish, None, timeout)

@@ -1,0 +1,107 @@
+"""Promise handles (Golem 1.3+ get-promise): get() is a recorded poll, subscribe() is not."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+import golem_promise as gp
+from golem_promise import GetPromiseResult, Host, PromiseId, PromiseResult, Worker
+
+
+def test_get_is_the_workers_recorded_poll(host: Host, worker: Worker) -> None:
+    pid = worker.create_promise()
+    result = worker.get_promise(pid)
+    assert isinstance(result, GetPromiseResult)
+    assert PromiseResult is GetPromiseResult
+    assert result.promise_id == pid
+    assert result.get() is None
+    host.complete_promise(pid, b"payload")
+    assert result.get() == b"payload"
+    kinds = [e.kind for e in host.oplog(worker.worker_id)]
+    assert kinds == ["create", "create-promise", "poll-promise", "poll-promise"]
+
+
+def test_subscribe_ready_and_block_record_nothing(host: Host, worker: Worker) -> None:
+    pid = worker.create_promise()
+    pollable = worker.get_promise(pid).subscribe()
+    assert pollable.promise_id == pid
+    assert not pollable.ready()
+    with pytest.raises(TimeoutError):
+        pollable.block(timeout=0.05)
+    threading.Timer(0.05, host.complete_promise, (pid, b"x")).start()
+    started = time.monotonic()
+    pollable.block(timeout=10)
+    assert time.monotonic() - started < 5
+    assert pollable.ready()
+    assert [e.kind for e in host.oplog(worker.worker_id)] == ["create", "create-promise"]
+
+
+def test_a_deleted_promise_is_ready_and_get_raises(host: Host, worker: Worker) -> None:
+    pid = worker.create_promise()
+    result = worker.get_promise(pid)
+    pollable = result.subscribe()
+    threading.Timer(0.05, host.delete_promise, (pid,)).start()
+    pollable.block(timeout=10)
+    assert pollable.ready()
+    with pytest.raises(gp.PromiseNotFound):
+        result.get()
+
+
+def test_a_handle_for_an_unknown_promise_is_lazy(host: Host, worker: Worker) -> None:
+    missing = PromiseId(worker.worker_id, 12345)
+    result = host.get_promise(missing)
+    assert result.subscribe().ready()
+    with pytest.raises(gp.PromiseNotFound):
+        result.get()
+
+
+def test_host_handles_record_nothing(host: Host, worker: Worker) -> None:
+    pid = worker.create_promise()
+    with host.get_promise(str(pid)) as result:
+        assert result.get() is None
+        host.complete_promise(pid, b"h")
+        result.subscribe().block()
+        assert result.get() == b"h"
+    assert [e.kind for e in host.oplog(worker.worker_id)] == ["create", "create-promise"]
+
+
+def test_module_level_get_promise_uses_the_current_worker(host: Host, worker: Worker) -> None:
+    with worker:
+        pid = gp.create_promise()
+        result = gp.get_promise(pid)
+        host.complete_promise(pid, b"m")
+        assert result.get() == b"m"
+    assert [e.kind for e in host.oplog(worker.worker_id)][-1] == "poll-promise"
+
+
+@pytest.mark.skipif(not hasattr(Worker, "restart"), reason="needs Worker.restart (replay API)")
+def test_a_worker_get_replays_the_recorded_poll(host: Host, worker: Worker) -> None:
+    pid = worker.create_promise()
+    host.complete_promise(pid, b"first")
+    assert worker.get_promise(pid).get() == b"first"
+    getattr(worker, "restart")()  # the replay API may be newer than this test
+    assert worker.create_promise() == pid
+    assert worker.get_promise(pid).get() == b"first"
+    assert not getattr(worker, "is_replaying")
+
+
+def test_a_pollable_outlives_its_hosts_close(worker: Worker) -> None:
+    local = Host(":memory:")
+    w = local.worker(worker.worker_id.component_id, "short")
+    pid = w.create_promise()
+    pollable = local.get_promise(pid).subscribe()
+    local.close()
+    assert not pollable.ready()  # the C handle keeps the database open
+    pollable.close()
+    with pytest.raises(ValueError):
+        pollable.ready()
+
+
+def test_bad_promise_ids_are_rejected(host: Host) -> None:
+    with pytest.raises(gp.InvalidId):
+        host.get_promise("not a promise id")
+    with pytest.raises(TypeError):
+        host.get_promise(42)  # type: ignore[arg-type]
