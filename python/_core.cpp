@@ -330,6 +330,26 @@ public:
         check(call_without_gil([&] { return gp_worker_get_oplog_index(&out, use.get()); }));
         return out;
     }
+
+    // Durable execution (replay).
+    void restart() {
+        Use use(*this, "worker");
+        check(call_without_gil([&] { return gp_worker_restart(use.get()); }));
+    }
+
+    bool is_replaying() {
+        Use use(*this, "worker");
+        int out = 0;
+        check(call_without_gil([&] { return gp_worker_is_replaying(&out, use.get()); }));
+        return out != 0;
+    }
+
+    std::uint64_t oplog_position() {
+        Use use(*this, "worker");
+        std::uint64_t out = 0;
+        check(call_without_gil([&] { return gp_worker_oplog_position(&out, use.get()); }));
+        return out;
+    }
 };
 
 /**
@@ -744,7 +764,10 @@ PYBIND11_MODULE(_core, m) {
         .def("poll_promise", &Worker::poll_promise, py::arg("promise_id"))
         .def("await_promise", &Worker::await_promise, py::arg("promise_id"), py::arg("timeout"))
         .def("delete_promise", &Worker::delete_promise, py::arg("promise_id"))
-        .def("get_oplog_index", &Worker::get_oplog_index);
+        .def("get_oplog_index", &Worker::get_oplog_index)
+        .def("restart", &Worker::restart, "gp_worker_restart: the next calls replay from the oplog.")
+        .def("is_replaying", &Worker::is_replaying, "gp_worker_is_replaying.")
+        .def("oplog_position", &Worker::oplog_position, "gp_worker_oplog_position.");
 
     py::class_<Host>(m, "Host", "A gp_host handle.")
         .def(py::init<const std::string &, int, int>(), py::arg("path"), py::arg("synchronous"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import ClassVar, Dict, Optional, Type
 
 from . import _core
@@ -91,9 +92,31 @@ class SchemaError(GolemPromiseError):
 
 
 class NonDeterminismError(GolemPromiseError):
-    """Replay found a host call that differs from the recorded one (``GP_ENONDETERMINISM``)."""
+    """Replay found a host call that differs from the recorded one (``GP_ENONDETERMINISM``).
+
+    Parsed from the library's message (``"... at oplog index N: recorded X, attempted Y"``):
+    ``oplog_idx`` is the index of the recorded entry the call was matched with, ``recorded``
+    and ``attempted`` describe both calls (e.g. ``"complete-promise(<promise id>, 3 bytes)"``).
+    Each is None if the message does not have that form.
+    """
 
     default_code = _core.ENONDETERMINISM
+
+    oplog_idx: Optional[int]
+    recorded: Optional[str]
+    attempted: Optional[str]
+
+    def __init__(self, message: str = "", code: Optional[int] = None) -> None:
+        """Creates the error and parses the oplog index and both calls from ``message``."""
+        super().__init__(message, code)
+        match = _NON_DETERMINISM_TEXT.search(message)
+        self.oplog_idx = int(match.group(1)) if match else None
+        self.recorded = match.group(2) if match else None
+        self.attempted = match.group(3) if match else None
+
+
+#: The shape of core/replay.cpp's message (worker names and ids never contain ", attempted ").
+_NON_DETERMINISM_TEXT = re.compile(r"at oplog index (\d+): recorded (.*?), attempted (.*)\Z", re.S)
 
 
 class WorkerNotFound(GolemPromiseError):

@@ -122,7 +122,8 @@ class Worker:
 
     def create_promise(self) -> PromiseId:
         """Creates a pending promise; its ``oplog_idx`` is the index of the entry this appends."""
-        return PromiseId._from_tuple(self._handle.create_promise())
+        # The id is always this worker's: reuse its WorkerId rather than rebuild four dataclasses.
+        return PromiseId(self._worker_id, self._handle.create_promise()[3])
 
     def await_promise(self, promise_id: PromiseIdLike, timeout: Optional[float] = None) -> bytes:
         """Waits until this worker's promise is completed and returns its payload.
@@ -172,6 +173,25 @@ class Worker:
     def get_oplog_index(self) -> int:
         """Golem's get-oplog-index: appends a no-op entry and returns its index."""
         return self._handle.get_oplog_index()
+
+    def restart(self) -> None:
+        """Simulates a crash and restart in-process: the next calls replay from the oplog.
+
+        Each call is then answered from the next recorded entry (same promise id, recorded
+        payload) and writes nothing, until the recorded entries run out; a call that differs
+        raises NonDeterminismError (docs/replay.md).  Must not race with calls on this worker.
+        """
+        self._handle.restart()
+
+    @property
+    def is_replaying(self) -> bool:
+        """True while calls are answered from recorded oplog entries, False once live."""
+        return self._handle.is_replaying()
+
+    @property
+    def oplog_position(self) -> int:
+        """The oplog index of the last entry replayed or written: where execution stands."""
+        return self._handle.oplog_position()
 
     def await_promise_json(self, promise_id: PromiseIdLike, timeout: Optional[float] = None) -> Any:
         """As :meth:`await_promise`, decoding the payload as UTF-8 JSON."""
