@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 #include <cstring>
 
 #include "error.hpp"
@@ -25,6 +27,27 @@ void check_not_truncated(sql::Db& db, const std::string& path) {
   if (static_cast<std::int64_t>(st.st_size) < expected) {
     throw Error(Errc::corrupt, "database file '" + path + "' is truncated: " + std::to_string(st.st_size) +
                                    " bytes, but its header describes " + std::to_string(expected));
+  }
+}
+
+// Switching to WAL takes an exclusive lock that SQLite's busy handler does not wait for, so
+// retry here until the busy timeout; a file already in WAL mode (the usual case) needs nothing.
+void switch_to_wal(sql::Db& db, int busy_timeout_ms) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(busy_timeout_ms);
+  for (auto pause = std::chrono::microseconds(200);; pause = std::min(pause * 2, std::chrono::microseconds(20000))) {
+    try {
+      std::string mode;
+      {
+        sql::Stmt q(db.raw(), "PRAGMA journal_mode");  // finalized before the switch below
+        if (q.step()) mode = q.text(0);
+      }
+      if (mode == "wal") return;
+      db.exec("PRAGMA journal_mode = WAL");
+      return;
+    } catch (const Error& e) {
+      if (e.code() != Errc::busy || std::chrono::steady_clock::now() >= deadline) throw;
+    }
+    std::this_thread::sleep_for(pause);
   }
 }
 
@@ -57,7 +80,7 @@ std::shared_ptr<Host> Host::open(const std::string& path, const HostOptions& opt
   prepare_schema(db);  // refuses foreign or newer files before anything is written to them
   if (!memory) {
     check_not_truncated(db, path);
-    db.exec("PRAGMA journal_mode = WAL");  // readers never block the writer; many processes share it
+    switch_to_wal(db, options.busy_timeout_ms);  // readers never block the writer; many processes share it
     db.exec(options.synchronous == 2 ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
     host->bell_ = Doorbell::open(path);
   }
@@ -145,6 +168,15 @@ OplogEntry Host::read_entry(std::int64_t worker_row, std::uint64_t idx) {
     throw Error(Errc::not_found, "no oplog entry " + std::to_string(idx));
   }
   return decode_entry(q->blob(1), q->bytes(1), static_cast<int>(q->int64(0)), idx);
+}
+
+void Host::read_entries(std::int64_t worker_row, std::uint64_t from, std::uint64_t to, std::deque<OplogEntry>& out) {
+  auto q = db_->cached("SELECT idx, kind, entry FROM oplog WHERE worker = ?1 AND idx BETWEEN ?2 AND ?3 ORDER BY idx");
+  q->bind(1, worker_row).bind(2, static_cast<std::int64_t>(from)).bind(3, static_cast<std::int64_t>(to));
+  while (q->step()) {
+    const auto idx = static_cast<std::uint64_t>(q->int64(0));
+    out.push_back(decode_entry(q->blob(2), q->bytes(2), static_cast<int>(q->int64(1)), idx));
+  }
 }
 
 std::uint64_t Host::oplog_length(const WorkerId& id) {

@@ -9,6 +9,7 @@
 #include <vector>
 #include <cstdint>
 #include <cstdlib>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -122,6 +123,8 @@ class Host : public std::enable_shared_from_this<Host> {
   std::uint64_t next_index(std::int64_t worker_row);
   std::uint64_t last_index(std::int64_t worker_row);
   OplogEntry read_entry(std::int64_t worker_row, std::uint64_t idx);
+  // Appends entries from..to (inclusive, those that exist) to out, in order.
+  void read_entries(std::int64_t worker_row, std::uint64_t from, std::uint64_t to, std::deque<OplogEntry>& out);
   // The stored payload of promises row key, whatever its state (replay reads tombstones too).
   Bytes read_recorded_payload(std::int64_t key);
   // Writes entry at next_index(worker_row) unless entry.idx is already set; returns the index.
@@ -229,6 +232,7 @@ class Worker {
   std::int64_t row_;
   std::uint64_t replay_next_ = 0;  // next recorded index to match; 0 = live
   std::uint64_t replay_end_ = 0;   // last recorded index at (re)start
+  std::deque<OplogEntry> ahead_;   // recorded entries read ahead, starting at replay_next_
 };
 
 }  // namespace gp

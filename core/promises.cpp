@@ -54,6 +54,18 @@ Bytes allocate(std::size_t len) {
 }
 }  // namespace
 
+namespace {
+// Takes a payload from a row's (length, bytes-if-small-else-NULL) columns at col, col + 1.
+// Returns 0 when done, else the length still to read with blob I/O once the row is released.
+std::size_t take_payload(const sql::Stmt& q, int col, Bytes& out) {
+  const auto len = static_cast<std::size_t>(q.int64(col));
+  if (q.is_null(col + 1)) return len;
+  out = allocate(len);
+  if (len) std::memcpy(out.data.get(), q.blob(col + 1), len);
+  return 0;
+}
+}  // namespace
+
 Host::Lookup Host::lookup(const PromiseId& id, Bytes* payload) {
   Lookup out;
   const auto row = worker_row(id.worker_id);
@@ -73,18 +85,27 @@ Host::Lookup Host::lookup(const PromiseId& id, Bytes* payload) {
     } else if (state == kRowCompleted) {
       out.state = State::completed;
       out.pinned = q->int64(1) != 0;
-      if (payload) {
-        const auto len = static_cast<std::size_t>(q->int64(2));
-        if (q->is_null(3)) {
-          big = len;
-        } else {
-          *payload = allocate(len);
-          if (len) std::memcpy(payload->data.get(), q->blob(3), len);
-        }
-      }
+      if (payload) big = take_payload(*q, 2, *payload);
     }
   }
   if (big) *payload = read_blob(out.key, big);
+  return out;
+}
+
+Bytes Host::read_recorded_payload(std::int64_t key) {
+  Bytes out;
+  std::size_t big = 0;
+  {
+    auto q = db_->cached(
+        "SELECT length(payload), CASE WHEN length(payload) <= 65536 THEN payload END "
+        "FROM promises WHERE key = ?1 AND payload IS NOT NULL");
+    q->bind(1, key);
+    if (!q->step()) {
+      throw Error(Errc::corrupt, "the payload recorded in the oplog (promise row " + std::to_string(key) + ") is missing");
+    }
+    big = take_payload(*q, 0, out);
+  }
+  if (big) out = read_blob(key, big);
   return out;
 }
 

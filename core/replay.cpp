@@ -6,6 +6,8 @@
 // non-determinism error naming the index, the recorded call and the attempted one, and also
 // writes nothing.  When the recorded entries run out, the worker is live again.  An await
 // that was still waiting at the crash was never recorded, so it runs live against the store.
+#include <algorithm>
+
 #include "error.hpp"
 #include "host.hpp"
 
@@ -46,6 +48,7 @@ std::string describe(const OplogEntry& e) {
 void Worker::start_replay() {
   replay_end_ = host_->last_index(row_);
   replay_next_ = replay_end_ >= 2 ? 2 : 0;  // entry 1 is the worker's creation
+  ahead_.clear();
 }
 
 bool Worker::is_replaying() {
@@ -65,7 +68,14 @@ void Worker::restart() {
 
 std::optional<OplogEntry> Worker::replay(const Call& call) {
   if (replay_next_ == 0) return std::nullopt;
-  auto e = host_->read_entry(row_, replay_next_);
+  // Recorded entries never change, so read them ahead in batches: one query per batch rather
+  // than one per replayed call.
+  constexpr std::uint64_t kBatch = 256;
+  if (ahead_.empty()) host_->read_entries(row_, replay_next_, std::min(replay_end_, replay_next_ + kBatch - 1), ahead_);
+  if (ahead_.empty() || ahead_.front().idx != replay_next_) {
+    throw Error(Errc::corrupt, "worker " + id_.to_string() + " is missing oplog entry " + std::to_string(replay_next_));
+  }
+  const OplogEntry& e = ahead_.front();
   bool same = e.kind == call.kind;
   if (same && call.kind != OplogKind::create_promise && call.kind != OplogKind::get_oplog_index) {
     same = e.promise && call.promise && *e.promise == *call.promise;
@@ -82,20 +92,9 @@ std::optional<OplogEntry> Worker::replay(const Call& call) {
                              with_payload ? std::optional<std::uint64_t>(call.len) : std::nullopt));
   }
   replay_next_ = replay_next_ < replay_end_ ? replay_next_ + 1 : 0;  // past the end: live
-  return e;
-}
-
-Bytes Host::read_recorded_payload(std::int64_t key) {
-  std::size_t len = 0;
-  {
-    auto q = db_->cached("SELECT length(payload) FROM promises WHERE key = ?1 AND payload IS NOT NULL");
-    q->bind(1, key);
-    if (!q->step()) {
-      throw Error(Errc::corrupt, "the payload recorded in the oplog (promise row " + std::to_string(key) + ") is missing");
-    }
-    len = static_cast<std::size_t>(q->int64(0));
-  }
-  return read_blob(key, len);
+  auto out = std::move(ahead_.front());
+  ahead_.pop_front();
+  return out;
 }
 
 }  // namespace gp

@@ -47,10 +47,20 @@ std::int64_t count_objects(sql::Db& db) {
 
 }  // namespace
 
-void prepare_schema(sql::Db& db) {
+namespace {
+
+struct Header {
   std::int64_t app_id = 0;
+  std::int64_t version = 0;
+  std::int64_t objects = 0;
+};
+
+// Reads the three facts that identify a database.  Callers hold a transaction, so the facts
+// come from one snapshot even while another process is initialising the file.
+Header read_header(sql::Db& db) {
+  Header h;
   try {
-    app_id = db.pragma_int("PRAGMA application_id");
+    h.app_id = db.pragma_int("PRAGMA application_id");
   } catch (const Error& e) {
     if (e.code() == Errc::schema) {  // SQLITE_NOTADB
       throw Error(Errc::schema, std::string("not a golem-promise database (not an SQLite file): ") + e.what());
@@ -60,33 +70,45 @@ void prepare_schema(sql::Db& db) {
     }
     throw;
   }
-  const auto check = [&](std::int64_t app, std::int64_t version, std::int64_t objects) {
-    if (app == 0 && version == 0 && objects == 0) return;  // empty: ours to create
-    if (app != kApplicationId) {
-      throw Error(Errc::schema,
-                  "not a golem-promise database: an SQLite file with application_id " +
-                      std::to_string(app) + " and " + std::to_string(objects) +
-                      " schema objects; refusing to touch it");
-    }
-    if (version > kSchemaVersion) {
-      throw Error(Errc::schema, "the database has schema version " + std::to_string(version) +
-                                    ", newer than this golem-promise understands (" +
-                                    std::to_string(kSchemaVersion) + "); upgrade golem-promise");
-    }
-  };
-  std::int64_t version = db.pragma_int("PRAGMA user_version");
-  check(app_id, version, count_objects(db));
-  if (version == kSchemaVersion) return;
+  h.version = db.pragma_int("PRAGMA user_version");
+  h.objects = count_objects(db);
+  return h;
+}
+
+// Throws unless the database is empty or ours at a version we understand.
+void check_header(const Header& h) {
+  if (h.app_id == 0 && h.version == 0 && h.objects == 0) return;  // empty: ours to create
+  if (h.app_id != kApplicationId) {
+    throw Error(Errc::schema, "not a golem-promise database: an SQLite file with application_id " +
+                                  std::to_string(h.app_id) + " and " + std::to_string(h.objects) +
+                                  " schema objects; refusing to touch it");
+  }
+  if (h.version > kSchemaVersion) {
+    throw Error(Errc::schema, "the database has schema version " + std::to_string(h.version) +
+                                  ", newer than this golem-promise understands (" +
+                                  std::to_string(kSchemaVersion) + "); upgrade golem-promise");
+  }
+}
+
+}  // namespace
+
+void prepare_schema(sql::Db& db) {
+  Header h;
+  {
+    sql::Txn snapshot(db, sql::Txn::read);
+    h = read_header(db);
+  }
+  check_header(h);
+  if (h.version == kSchemaVersion) return;
 
   if (sqlite3_db_readonly(db.raw(), "main") == 1) {
     throw Error(Errc::io, "the database is read-only and needs its schema created or migrated");
   }
   sql::Txn txn(db);
   // Another process may have created or migrated it while we waited for the write lock.
-  app_id = db.pragma_int("PRAGMA application_id");
-  version = db.pragma_int("PRAGMA user_version");
-  check(app_id, version, count_objects(db));
-  for (auto v = version; v < kSchemaVersion; ++v) db.exec(kMigrations[v]);
+  h = read_header(db);
+  check_header(h);
+  for (auto v = h.version; v < kSchemaVersion; ++v) db.exec(kMigrations[v]);
   db.exec(("PRAGMA application_id = " + std::to_string(kApplicationId)).c_str());
   db.exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
   txn.commit();
