@@ -99,6 +99,14 @@ std::int64_t mono_ns() {
 
 double now_s() { return static_cast<double>(mono_ns()) * 1e-9; }
 
+// CPU time of the calling thread (user + system), in seconds: unaffected by waiting for the disk
+// or for a CPU that other processes hold.
+double cpu_s() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
 void sleep_us(long us) {
   timespec ts{us / 1000000, (us % 1000000) * 1000};
   while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
@@ -535,6 +543,7 @@ struct Interleaved {
   std::vector<double> rate[3];  // per block: ours, raw, disk (completes or fdatasyncs per second)
   std::vector<double> ratio;    // per block: ours/raw throughput
   double secs[3] = {0, 0, 0};
+  double cpu[3] = {0, 0, 0};    // thread CPU seconds, summed over the blocks
   long n = 0;
 };
 
@@ -576,9 +585,10 @@ Interleaved interleaved(const std::string& tpl, int sync, long blocks, long bloc
     double t[3] = {1, 1, 1};
     for (int k = 0; k < kinds; ++k) {
       const int v = (b % 2 && k < 2) ? 1 - k : k;  // alternate which of ours/raw goes first
-      const double t0 = now_s();
+      const double t0 = now_s(), c0 = cpu_s();
       for (long i = first; i < first + block; ++i) run(v, i);
       t[v] = now_s() - t0;
+      out.cpu[v] += cpu_s() - c0;
     }
     for (int v = 0; v < kinds; ++v) out.rate[v].push_back(static_cast<double>(block) / t[v]), out.secs[v] += t[v];
     out.ratio.push_back(t[1] / t[0]);
@@ -633,17 +643,21 @@ void section_sequential() {
               "  target >= 85%%: %s\n",
               100 * overall, 100 * q.median, 100 * q.best, 100 * q.worst, q.median >= 0.85 ? "met" : "NOT met");
   const auto no = summarize(normal.rate[0], true), nr = summarize(normal.rate[1], true), nq = summarize(normal.ratio, true);
-  const double extra_us = 1e6 * (normal.secs[0] - normal.secs[1]) / static_cast<double>(normal.n);
+  const double nn = static_cast<double>(normal.n);
+  const double cpu_ours = 1e6 * normal.cpu[0] / nn, cpu_raw = 1e6 * normal.cpu[1] / nn, extra_us = cpu_ours - cpu_raw;
+  std::printf("  CPU time per completion (this thread, user + system), FULL: ours %.1f us, raw %.1f us\n",
+              1e6 * full.cpu[0] / n, 1e6 * full.cpu[1] / n);
   std::printf("  same with synchronous NORMAL (no fsync per commit; %ld blocks of %ld): ours %.0f/s (median block),\n"
-              "  raw %.0f/s, ours/raw %.0f%% median (best block %.0f%%); the core adds %.1f us per completion,\n"
-              "  which at the median FULL raw rate (%.0f us/op) predicts ours/raw = %.0f%% for FULL\n",
-              nblocks, nblock, no.median, nr.median, 100 * nq.median, 100 * nq.best, extra_us, 1e6 / rr.median,
-              100 * (1e6 / rr.median) / (1e6 / rr.median + extra_us));
+              "  raw %.0f/s, ours/raw %.0f%% median (best block %.0f%%); CPU time per completion: ours %.1f us,\n"
+              "  raw %.1f us: the core adds %.1f us, which at the median FULL raw rate (%.0f us/op) predicts\n"
+              "  ours/raw = %.0f%% for FULL on an otherwise idle machine\n",
+              nblocks, nblock, no.median, nr.median, 100 * nq.median, 100 * nq.best, cpu_ours, cpu_raw, extra_us,
+              1e6 / rr.median, 100 * (1e6 / rr.median) / (1e6 / rr.median + extra_us));
   std::printf("RESULT durable seq_full ours_overall=%.0f ours_best=%.0f ours_median=%.0f raw_overall=%.0f raw_best=%.0f "
               "raw_median=%.0f ratio_overall=%.3f ratio_median=%.3f fsync_median=%.0f normal_ours_median=%.0f "
-              "normal_raw_median=%.0f normal_ratio_median=%.3f extra_us=%.1f blocks=%ld block=%ld\n",
+              "normal_raw_median=%.0f normal_ratio_median=%.3f extra_us=%.1f cpu_ours_us=%.1f cpu_raw_us=%.1f blocks=%ld block=%ld\n",
               n / full.secs[0], o.best, o.median, n / full.secs[1], rr.best, rr.median, overall, q.median, f.median,
-              no.median, nr.median, nq.median, extra_us, blocks, block);
+              no.median, nr.median, nq.median, extra_us, cpu_ours, cpu_raw, blocks, block);
   std::fflush(stdout);
 }
 
@@ -1336,9 +1350,14 @@ void section_payload() {
 // and the bench worker's oplog ends at n + 1.
 std::string stored_template(long n) {
   const std::string p = path_in_dir("gp-durable-stored-" + std::to_string(n) + ".db");
+  std::string why = "no such file";
+  if (file_exists(p) && file_exists(p + "-wal")) why = "it has a WAL file (left by an interrupted run)";
   if (file_exists(p) && !file_exists(p + "-wal")) {
     sqlite3* db = nullptr;
-    bool ok = sqlite3_open_v2(p.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK;
+    why = "";
+    // Read-write (nothing is written): a read-only connection to a WAL database would leave an
+    // empty -wal and -shm behind, which the next run would take for an interrupted one.
+    if (sqlite3_open_v2(p.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) why = "cannot open it";
     auto q = [&](const char* sql) -> long long {
       sqlite3_stmt* s = nullptr;
       long long v = -1;
@@ -1346,25 +1365,28 @@ std::string stored_template(long n) {
       sqlite3_finalize(s);
       return v;
     };
-    ok = ok && q("SELECT count(*) FROM promises WHERE state = 0") == n && q("SELECT count(*) FROM promises") == n &&
-         q("SELECT max(idx) FROM oplog") == n + 1 && q("SELECT count(*) FROM workers") == 1;
+    if (why.empty() && (q("SELECT count(*) FROM promises WHERE state = 0") != n || q("SELECT count(*) FROM promises") != n ||
+                        q("SELECT max(idx) FROM oplog") != n + 1 || q("SELECT count(*) FROM workers") != 1))
+      why = "its rows are not n pending promises of one worker";
     sqlite3_close(db);
-    if (ok) {  // and the core accepts its schema (GP_ESCHEMA when it was written by an older layout)
+    if (why.empty()) {  // and the core accepts its schema (GP_ESCHEMA when it was written by an older layout)
       gp_host_options_t o;
       std::memset(&o, 0, sizeof o);
       o.version = GP_HOST_OPTIONS_VERSION;
       const std::string probe = path_in_dir("gp-durable-stored-probe.db");
       copy_db(p, probe);
       gp_host* h = nullptr;
-      ok = gp_host_open(&h, probe.c_str(), &o) == GP_OK;
+      const int rc = gp_host_open(&h, probe.c_str(), &o);
+      if (rc != GP_OK) why = std::string("the core refuses it: ") + gp_last_error_message();
       gp_host_close(&h);
       remove_db(probe);
     }
-    if (ok) {
+    if (why.empty()) {
       std::printf("  reusing %s (%ld promises)\n", p.c_str(), n);
       return p;
     }
   }
+  std::printf("  not reusing %s: %s\n", p.c_str(), why.c_str());
   std::printf("  populating %s with %ld promises through the C ABI (synchronous NORMAL; kept for later runs)\n", p.c_str(), n);
   std::fflush(stdout);
   const double t0 = now_s();
@@ -1408,10 +1430,11 @@ std::vector<double> scale_once(const std::string& tpl, long n, std::uint64_t see
   }
   const std::uint8_t payload[16] = {'s', 't', 'o', 'r', 'e', 'd', '-', 'p', 'r', 'o', 'm', 'i', 's', 'e', 's', '!'};
   Raw raw(work, GP_SYNCHRONOUS_NORMAL);  // a second connection to the same file
-  std::vector<double> us(OP_COUNT);
+  std::vector<double> us(2 * OP_COUNT);  // wall us/op, then CPU us/op
+  double cpu_last = 0;                   // CPU us/op of the last run()
   auto run = [&](int op, long from, long count) {
     if (!is_ours(op)) from += k + warm;
-    const double t0 = now_s();
+    const double t0 = now_s(), c0 = cpu_s();
     for (long i = from; i < from + count; ++i) {
       const gp_promise_id_t p = pid_of(pick[static_cast<std::size_t>(i)]);
       gp_bytes_t out{nullptr, 0};
@@ -1445,6 +1468,7 @@ std::vector<double> scale_once(const std::string& tpl, long n, std::uint64_t see
       }
       gp_bytes_free(&out);
     }
+    cpu_last = (cpu_s() - c0) * 1e6 / static_cast<double>(count);
     return (now_s() - t0) * 1e6 / static_cast<double>(count);
   };
   // Each golem-promise operation and its raw SQLite reference run in alternating blocks, so
@@ -1455,16 +1479,22 @@ std::vector<double> scale_once(const std::string& tpl, long n, std::uint64_t see
     const int ref = op == OP_COMPLETE ? OP_RAW_COMPLETE : op == OP_POLL ? OP_RAW_POLL : -1;
     run(op, 0, warm);
     if (ref >= 0) run(ref, 0, warm);
-    double sum[2] = {0, 0};
+    double sum[2] = {0, 0}, csum[2] = {0, 0};
     for (long b = 0; b < k; b += block) {
       const long cnt = std::min(block, k - b);
+      const double c = static_cast<double>(cnt);
       const bool ref_first = ref >= 0 && (b / block) % 2;
-      if (ref_first) sum[1] += run(ref, warm + b, cnt) * static_cast<double>(cnt);
-      sum[0] += run(op, warm + b, cnt) * static_cast<double>(cnt);
-      if (ref >= 0 && !ref_first) sum[1] += run(ref, warm + b, cnt) * static_cast<double>(cnt);
+      if (ref_first) sum[1] += run(ref, warm + b, cnt) * c, csum[1] += cpu_last * c;
+      sum[0] += run(op, warm + b, cnt) * c, csum[0] += cpu_last * c;
+      if (ref >= 0 && !ref_first) sum[1] += run(ref, warm + b, cnt) * c, csum[1] += cpu_last * c;
     }
-    us[static_cast<std::size_t>(op)] = sum[0] / static_cast<double>(k);
-    if (ref >= 0) us[static_cast<std::size_t>(ref)] = sum[1] / static_cast<double>(k);
+    const auto kk = static_cast<double>(k);
+    us[static_cast<std::size_t>(op)] = sum[0] / kk;
+    us[static_cast<std::size_t>(OP_COUNT + op)] = csum[0] / kk;
+    if (ref >= 0) {
+      us[static_cast<std::size_t>(ref)] = sum[1] / kk;
+      us[static_cast<std::size_t>(OP_COUNT + ref)] = csum[1] / kk;
+    }
   }
   gp_worker_close(&w);
   gp_host_close(&h);
@@ -1478,28 +1508,33 @@ void section_scale() {
   capture_pragmas(path_in_dir("gp-durable-pragmas.db"), GP_SYNCHRONOUS_NORMAL);
   remove_db(path_in_dir("gp-durable-pragmas.db"));
   const std::string small = stored_template(cfg.scale_small), large = stored_template(cfg.scale_large);
-  std::vector<double> t[2][OP_COUNT];
+  std::vector<double> t[2][OP_COUNT], c[2][OP_COUNT];
   for (int rep = 0; rep < cfg.scale_repeats; ++rep) {
     for (int s = 0; s < 2; ++s) {
       const auto us = scale_once(s ? large : small, s ? cfg.scale_large : cfg.scale_small, 1000 + static_cast<std::uint64_t>(rep));
-      for (int op = 0; op < OP_COUNT; ++op) t[s][op].push_back(us[static_cast<std::size_t>(op)]);
+      for (int op = 0; op < OP_COUNT; ++op) {
+        t[s][op].push_back(us[static_cast<std::size_t>(op)]);
+        c[s][op].push_back(us[static_cast<std::size_t>(OP_COUNT + op)]);
+      }
     }
   }
   std::printf("  each repeat: a fresh copy of the stored file; %ld timed operations of each kind (after warm-up ones)\n"
               "  on distinct random stored promises (create appends new ones); %d repeats\n",
               cfg.scale_ops, cfg.scale_repeats);
-  std::printf("  %-28s %20s %20s %14s\n", "us/op, best (median)", std::to_string(cfg.scale_small).c_str(),
-              std::to_string(cfg.scale_large).c_str(), "ratio (median)");
+  std::printf("  %-28s %20s %20s %14s %22s\n", "wall us/op, best (median)", std::to_string(cfg.scale_small).c_str(),
+              std::to_string(cfg.scale_large).c_str(), "ratio (median)", "CPU us/op (med): both");
   bool all_ok = true;
   std::string result;
   for (int op = 0; op < OP_COUNT; ++op) {
     const auto a = summarize(t[0][op], false), b = summarize(t[1][op], false);
     const double ratio = b.median / a.median;
     if (is_ours(op)) all_ok = all_ok && ratio <= 2;
-    std::printf("  %-28s %10.1f (%7.1f) %10.1f (%7.1f) %13.2fx\n", kOpName[op], a.best, a.median, b.best, b.median, ratio);
-    char buf[160];
-    std::snprintf(buf, sizeof buf, " %s_small_us=%.1f %s_large_us=%.1f %s_ratio=%.2f", kOpKey[op], a.median, kOpKey[op],
-                  b.median, kOpKey[op], ratio);
+    const double ca = summarize(c[0][op], false).median, cb = summarize(c[1][op], false).median;
+    std::printf("  %-28s %10.1f (%7.1f) %10.1f (%7.1f) %13.2fx %9.1f %6.1f %5.2fx\n", kOpName[op], a.best, a.median, b.best,
+                b.median, ratio, ca, cb, cb / ca);
+    char buf[320];
+    std::snprintf(buf, sizeof buf, " %s_small_us=%.1f %s_large_us=%.1f %s_ratio=%.2f %s_cpu_small_us=%.1f %s_cpu_large_us=%.1f",
+                  kOpKey[op], a.median, kOpKey[op], b.median, kOpKey[op], ratio, kOpKey[op], ca, kOpKey[op], cb);
     result += buf;
   }
   std::printf("  (raw SQLite rows: the same statements on a second connection to the same file, on other random\n"

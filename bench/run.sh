@@ -93,7 +93,7 @@ awk '
   $3 == "seq_full" {
     printf "sequential FULL completes/s: ours %d (median block %d), raw SQLite %d (%d); ours/raw %.0f%% (median of blocks); target >= 85%%: %s\n",
       f("ours_overall"), f("ours_median"), f("raw_overall"), f("raw_median"), 100 * f("ratio_median"), met(f("ratio_median") >= 0.85)
-    printf "  (without fsync the core adds %.1f us per completion: ours/raw %.0f%% at synchronous NORMAL)\n", f("extra_us"), 100 * f("normal_ratio_median")
+    printf "  (CPU time per completion without fsync: the core adds %.1f us; ours/raw %.0f%% wall-clock at synchronous NORMAL)\n", f("extra_us"), 100 * f("normal_ratio_median")
   }
   $3 == "concurrent" {
     printf "16 completers FULL, completes/s (median): 16 threads %d, 4 procs x 4 threads %d, sequential %d, raw 16 connections %d; target > sequential: %s / %s\n",
