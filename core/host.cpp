@@ -144,11 +144,10 @@ std::uint64_t Host::append_entry(std::int64_t worker_row, OplogEntry& entry) {
   if (entry.idx == 0) entry.idx = next_index(worker_row);
   entry.timestamp_us = now_us();
   encode_entry(entry, entry_fbb_);
-  auto ins = db_->cached("INSERT INTO oplog (worker, idx, kind, entry) VALUES (?1, ?2, ?3, ?4)");
-  ins->bind(1, worker_row)
-      .bind(2, static_cast<std::int64_t>(entry.idx))
-      .bind(3, static_cast<std::int64_t>(entry.kind))
-      .bind_blob(4, entry_fbb_.GetBufferPointer(), entry_fbb_.GetSize())
+  auto ins = db_->cached("INSERT INTO oplog (key, kind, entry) VALUES (?1, ?2, ?3)");
+  ins->bind(1, promise_key(worker_row, entry.idx))
+      .bind(2, static_cast<std::int64_t>(entry.kind))
+      .bind_blob(3, entry_fbb_.GetBufferPointer(), entry_fbb_.GetSize())
       .exec();
   // Valid once the transaction commits; WriteTxn drops the cache if it rolls back instead.
   if (memory_) next_idx_[worker_row] = entry.idx + 1;
@@ -156,25 +155,26 @@ std::uint64_t Host::append_entry(std::int64_t worker_row, OplogEntry& entry) {
 }
 
 std::uint64_t Host::last_index(std::int64_t worker_row) {
-  auto q = db_->cached("SELECT coalesce(max(idx), 0) FROM oplog WHERE worker = ?1");
-  q->bind(1, worker_row).step();
+  // The worker's keys are the range [row << 40, (row << 40) | max index].
+  auto q = db_->cached("SELECT coalesce(max(key) - ?1, 0) FROM oplog WHERE key BETWEEN ?1 AND ?2");
+  q->bind(1, promise_key(worker_row, 0)).bind(2, promise_key(worker_row, kMaxIndex)).step();
   return static_cast<std::uint64_t>(q->int64(0));
 }
 
 OplogEntry Host::read_entry(std::int64_t worker_row, std::uint64_t idx) {
-  auto q = db_->cached("SELECT kind, entry FROM oplog WHERE worker = ?1 AND idx = ?2");
-  q->bind(1, worker_row).bind(2, static_cast<std::int64_t>(idx));
-  if (idx > static_cast<std::uint64_t>(INT64_MAX) || !q->step()) {
+  auto q = db_->cached("SELECT kind, entry FROM oplog WHERE key = ?1");
+  q->bind(1, promise_key(worker_row, idx));
+  if (idx == 0 || idx > kMaxIndex || !q->step()) {
     throw Error(Errc::not_found, "no oplog entry " + std::to_string(idx));
   }
   return decode_entry(q->blob(1), q->bytes(1), static_cast<int>(q->int64(0)), idx);
 }
 
 void Host::read_entries(std::int64_t worker_row, std::uint64_t from, std::uint64_t to, std::deque<OplogEntry>& out) {
-  auto q = db_->cached("SELECT idx, kind, entry FROM oplog WHERE worker = ?1 AND idx BETWEEN ?2 AND ?3 ORDER BY idx");
-  q->bind(1, worker_row).bind(2, static_cast<std::int64_t>(from)).bind(3, static_cast<std::int64_t>(to));
+  auto q = db_->cached("SELECT key, kind, entry FROM oplog WHERE key BETWEEN ?1 AND ?2 ORDER BY key");
+  q->bind(1, promise_key(worker_row, from)).bind(2, promise_key(worker_row, std::min(to, kMaxIndex)));
   while (q->step()) {
-    const auto idx = static_cast<std::uint64_t>(q->int64(0));
+    const auto idx = static_cast<std::uint64_t>(q->int64(0)) & kMaxIndex;
     out.push_back(decode_entry(q->blob(2), q->bytes(2), static_cast<int>(q->int64(1)), idx));
   }
 }

@@ -30,6 +30,14 @@ constexpr std::size_t kInlinePayload = 64 * 1024;
 // GP_MAX_PAYLOAD: SQLite caps a value just under 1 GB.
 constexpr std::size_t kMaxPayload = std::size_t{900} * 1024 * 1024;
 
+// Rows of one worker's promises and oplog entries are keyed (worker row << 40) | oplog index:
+// one integer b-tree per table, appends at its right edge, and blob I/O by rowid.
+constexpr int kIndexBits = 40;
+constexpr std::uint64_t kMaxIndex = (std::uint64_t{1} << kIndexBits) - 1;
+inline std::int64_t promise_key(std::int64_t worker_row, std::uint64_t idx) {
+  return static_cast<std::int64_t>((static_cast<std::uint64_t>(worker_row) << kIndexBits) | idx);
+}
+
 struct HostOptions {
   int synchronous = 2;          // 2 = FULL, 1 = NORMAL (file hosts only)
   int busy_timeout_ms = 5000;
@@ -54,6 +62,9 @@ class Worker;
 class Host : public std::enable_shared_from_this<Host> {
  public:
   static std::shared_ptr<Host> open(const std::string& path, const HostOptions& options);
+
+  // A promise's state as the state machine sees it (a deleted promise is gone).
+  enum class State { gone, pending, completed };
   ~Host();
 
   bool is_memory() const { return memory_; }
@@ -150,6 +161,7 @@ class Host : public std::enable_shared_from_this<Host> {
   std::optional<Bytes> poll_as(const Worker* recorder, const PromiseId& id);
   Bytes await_as(const Worker* recorder, const PromiseId& id, Timeout timeout);
   void remove_as(const Worker* recorder, const PromiseId& id);
+  State observe(const Worker& recorder, OplogKind kind, const PromiseId& id, std::optional<Bytes>& out);
   // One check of an await: the payload if completed, nullopt if pending; throws if gone.
   std::optional<Bytes> try_finish_await(const Worker* recorder, const PromiseId& id);
 

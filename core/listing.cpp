@@ -1,6 +1,6 @@
 // Listing a host's promises: a read-only query over the promises and workers tables.
 //
-// promises.key packs (workers.id << 40) | oplog index (promises.cpp), so one worker's promises
+// promises.key packs (workers.id << 40) | oplog index (promise_key in host.hpp), so one worker's promises
 // are one key range and the listing comes out ordered by worker row, then oplog index.
 #include <string>
 
@@ -11,8 +11,6 @@ namespace gp {
 
 namespace {
 
-constexpr int kIdxBits = 40;  // as in promises.cpp
-constexpr std::int64_t kIdxMask = (std::int64_t{1} << kIdxBits) - 1;
 // Row states (schema.cpp): 0 pending, 1 completed, 2 tombstone (deleted; listed as gone).
 constexpr std::int64_t kRowPending = 0;
 constexpr std::int64_t kRowCompleted = 1;
@@ -30,8 +28,8 @@ std::vector<Host::PromiseInfo> Host::list_promises(const std::optional<WorkerId>
   if (worker) {
     const auto row = worker_row(*worker);
     if (!row) throw Error(Errc::worker_not_found, "no worker " + worker->to_string() + " in this host");
-    lo = *row << kIdxBits;
-    hi = lo | kIdxMask;
+    lo = promise_key(*row, 0);
+    hi = promise_key(*row, kMaxIndex);
   }
   // ?3/?4: the row states wanted (equal when filtering on one state).
   const std::int64_t s_lo = state_filter == 2 ? kRowCompleted : kRowPending;
@@ -46,7 +44,7 @@ std::vector<Host::PromiseInfo> Host::list_promises(const std::optional<WorkerId>
     PromiseInfo info;
     info.id.worker_id.component_id = Uuid::parse(q->text(0));
     info.id.worker_id.worker_name = q->text(1);
-    info.id.oplog_idx = static_cast<std::uint64_t>(q->int64(2) & kIdxMask);
+    info.id.oplog_idx = static_cast<std::uint64_t>(q->int64(2)) & kMaxIndex;
     info.completed = q->int64(3) == kRowCompleted;
     info.payload_len = info.completed ? static_cast<std::uint64_t>(q->int64(4)) : 0;
     out.push_back(std::move(info));

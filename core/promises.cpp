@@ -18,15 +18,14 @@ namespace gp {
 
 namespace {
 
-enum class State { gone, pending, completed };
+using State = Host::State;
 
 // Row states in the promises table.
 constexpr std::int64_t kRowPending = 0;
 constexpr std::int64_t kRowCompleted = 1;
 // kRowTombstone (2): deleted, payload kept for replay; reads as gone.
 
-constexpr int kIdxBits = 40;  // promises.key = (worker row << 40) | oplog index
-constexpr std::uint64_t kMaxIdx = (std::uint64_t{1} << kIdxBits) - 1;
+constexpr std::uint64_t kMaxIdx = kMaxIndex;
 
 Error not_found(const PromiseId& id) { return Error(Errc::not_found, "promise " + id.to_string() + " not found"); }
 
@@ -34,14 +33,10 @@ int status_of(State s) { return s == State::gone ? static_cast<int>(Errc::not_fo
 
 }  // namespace
 
-std::int64_t promise_key(std::int64_t worker_row, std::uint64_t idx) {
-  return static_cast<std::int64_t>((static_cast<std::uint64_t>(worker_row) << kIdxBits) | idx);
-}
 
 struct Host::Lookup {
   State state = State::gone;
   std::int64_t key = 0;
-  bool pinned = false;
 };
 
 namespace {
@@ -74,9 +69,9 @@ Host::Lookup Host::lookup(const PromiseId& id, Bytes* payload) {
   std::size_t big = 0;  // length of a payload too large to take from the row in one piece
   {
     auto q = db_->cached(payload
-        ? "SELECT state, pinned, length(payload), CASE WHEN length(payload) <= 65536 THEN payload END "
+        ? "SELECT state, length(payload), CASE WHEN length(payload) <= 65536 THEN payload END "
           "FROM promises WHERE key = ?1"
-        : "SELECT state, pinned FROM promises WHERE key = ?1");
+        : "SELECT state FROM promises WHERE key = ?1");
     q->bind(1, out.key);
     if (!q->step()) return out;
     const auto state = q->int64(0);
@@ -84,8 +79,7 @@ Host::Lookup Host::lookup(const PromiseId& id, Bytes* payload) {
       out.state = State::pending;
     } else if (state == kRowCompleted) {
       out.state = State::completed;
-      out.pinned = q->int64(1) != 0;
-      if (payload) big = take_payload(*q, 2, *payload);
+      if (payload) big = take_payload(*q, 1, *payload);
     }
   }
   if (big) *payload = read_blob(out.key, big);
@@ -146,11 +140,6 @@ int Host::apply_complete(const Worker* recorder, const PromiseId& id, const std:
     entry.payload_len = len;
     entry.payload_hash = fnv1a64(data, len);
     append_entry(recorder->row_, entry);
-    // The entry refers to the stored payload: keep it if the promise is deleted later.
-    if (l.state == State::pending) {
-      auto q = db_->cached("UPDATE promises SET pinned = 1 WHERE key = ?1");
-      q->bind(1, l.key).exec();
-    }
   }
   return static_cast<int>(l.state);
 }
@@ -217,22 +206,29 @@ std::optional<Bytes> Host::poll_as(const Worker* recorder, const PromiseId& id) 
       state = lookup(id, &payload).state;
       if (state == State::completed) out = std::move(payload);
     } else {
-      WriteTxn txn(*this);
-      Bytes payload;
-      const auto l = lookup(id, &payload);
-      state = l.state;
-      if (state == State::completed) out = std::move(payload);
-      auto entry = observed_entry(OplogKind::poll_promise, id, state, l.key, out ? &*out : nullptr);
-      append_entry(recorder->row_, entry);
-      if (out && !l.pinned) {
-        auto q = db_->cached("UPDATE promises SET pinned = 1 WHERE key = ?1");
-        q->bind(1, l.key).exec();
-      }
-      txn.commit();
+      state = observe(*recorder, OplogKind::poll_promise, id, out);
     }
   }
   if (state == State::gone) throw not_found(id);
   return out;
+}
+
+// A worker's poll, or its await once the promise is no longer pending: reads the promise and
+// records what the worker saw.  On a file this is one write transaction; in memory nobody else
+// can touch the database while db_mu_ is held, and the one INSERT is atomic by itself.  An
+// await of a pending promise writes nothing (it keeps waiting).  Completed payloads are never
+// removed (deletion leaves a tombstone), so a recorded payload stays readable for replay.
+Host::State Host::observe(const Worker& recorder, OplogKind kind, const PromiseId& id, std::optional<Bytes>& out) {
+  std::optional<WriteTxn> txn;
+  if (!memory_) txn.emplace(*this);
+  Bytes payload;
+  const auto l = lookup(id, &payload);
+  if (l.state == State::pending && kind == OplogKind::await_promise) return l.state;  // rolls back
+  if (l.state == State::completed) out = std::move(payload);
+  auto entry = observed_entry(kind, id, l.state, l.key, out ? &*out : nullptr);
+  append_entry(recorder.row_, entry);
+  if (txn) txn->commit();
+  return l.state;
 }
 
 std::optional<Bytes> Host::try_finish_await(const Worker* recorder, const PromiseId& id) {
@@ -246,22 +242,12 @@ std::optional<Bytes> Host::try_finish_await(const Worker* recorder, const Promis
     return payload;
   }
   // On a file, look without the write lock first, so a waiting worker does not queue behind
-  // other writers on every check.  In memory nobody else can change it while we hold db_mu_.
+  // other writers on every check.
   if (!memory_ && lookup(id).state == State::pending) return std::nullopt;
-  WriteTxn txn(*this);
-  Bytes payload;
-  const auto l = lookup(id, &payload);
-  if (l.state == State::pending) return std::nullopt;  // the guard rolls back: nothing written
   std::optional<Bytes> out;
-  if (l.state == State::completed) out = std::move(payload);
-  auto entry = observed_entry(OplogKind::await_promise, id, l.state, l.key, out ? &*out : nullptr);
-  append_entry(recorder->row_, entry);
-  if (out && !l.pinned) {
-    auto q = db_->cached("UPDATE promises SET pinned = 1 WHERE key = ?1");
-    q->bind(1, l.key).exec();
-  }
-  txn.commit();
-  if (!out) throw not_found(id);
+  const auto state = observe(*recorder, OplogKind::await_promise, id, out);
+  if (state == State::pending) return std::nullopt;
+  if (state == State::gone) throw not_found(id);
   return out;
 }
 
@@ -297,9 +283,10 @@ void Host::remove_as(const Worker* recorder, const PromiseId& id) {
     const auto l = lookup(id);
     state = l.state;
     if (state != State::gone) {
-      // A payload an oplog entry refers to stays (as a tombstone) for replay.
-      auto q = db_->cached(l.pinned ? "UPDATE promises SET state = 2 WHERE key = ?1"
-                                    : "DELETE FROM promises WHERE key = ?1");
+      // A completed promise leaves a tombstone holding its payload: an oplog entry may refer
+      // to it, and replay must still be able to return it.
+      auto q = db_->cached(l.state == State::completed ? "UPDATE promises SET state = 2 WHERE key = ?1"
+                                                      : "DELETE FROM promises WHERE key = ?1");
       q->bind(1, l.key).exec();
     }
     if (recorder) {
@@ -347,7 +334,7 @@ PromiseId Worker::create_promise() {
   entry.promise = PromiseId{id_, entry.idx};
   h.append_entry(row_, entry);
   {
-    auto q = h.db_->cached("INSERT INTO promises (key, state, pinned, payload) VALUES (?1, 0, 0, NULL)");
+    auto q = h.db_->cached("INSERT INTO promises (key, state, payload) VALUES (?1, 0, NULL)");
     q->bind(1, promise_key(row_, entry.idx)).exec();
   }
   txn.commit();

@@ -1,8 +1,8 @@
 // The one place that defines the database layout.
 //
-// A promise's payload lives in its own row.  When a worker has observed the payload (an await
-// or poll entry in its oplog refers to it), deleting the promise keeps the row as a tombstone
-// (state 2) so that replaying the worker can still return the payload; otherwise the row goes.
+// A promise's payload lives in its own row.  Deleting a completed promise keeps the row as a
+// tombstone (state 2) holding the payload, because the worker's oplog may refer to it and
+// replaying the worker must still return it; a pending promise's row is simply removed.
 #include "schema.hpp"
 
 #include <string>
@@ -20,18 +20,20 @@ CREATE TABLE workers (
   UNIQUE (component_id, worker_name)
 );
 CREATE TABLE oplog (
-  worker INTEGER NOT NULL,         -- workers.id
-  idx    INTEGER NOT NULL,         -- 1, 2, 3, ... per worker
+  -- (workers.id << 40) | index (1, 2, 3, ... per worker): an integer key, so appending an entry
+  -- is SQLite's cheap append at the right edge of one b-tree.
+  key    INTEGER PRIMARY KEY,
   kind   INTEGER NOT NULL,         -- GP_OPLOG_* (also inside the entry; checked on read)
   entry  BLOB    NOT NULL,         -- FlatBuffers gp.fb.Entry (core/oplog.fbs)
-  PRIMARY KEY (worker, idx)
-) WITHOUT ROWID;
+  -- For people reading the file with the sqlite3 shell; computed, never stored.
+  worker INTEGER GENERATED ALWAYS AS (key >> 40) VIRTUAL,
+  idx    INTEGER GENERATED ALWAYS AS (key & 1099511627775) VIRTUAL
+);
 CREATE TABLE promises (
   -- (workers.id << 40) | oplog index of the create-promise entry: one integer key, so each
   -- state change touches one b-tree and large payloads can use incremental blob I/O by rowid.
   key     INTEGER PRIMARY KEY,
-  state   INTEGER NOT NULL,        -- 0 pending, 1 completed, 2 deleted but kept for replay
-  pinned  INTEGER NOT NULL,        -- 1 once an oplog entry refers to the payload
+  state   INTEGER NOT NULL,        -- 0 pending, 1 completed, 2 deleted (payload kept for replay)
   payload BLOB                     -- NULL while pending
 );
 )sql";
