@@ -290,11 +290,11 @@ enum { R_BEGIN, R_COMMIT, R_LOOKUP, R_UPDATE, R_UPDATE_ZERO, R_BEGIN_READ, R_LOO
 const char* const kRawSql[R_COUNT] = {
     "BEGIN IMMEDIATE",
     "COMMIT",
-    "SELECT state, pinned FROM promises WHERE key = ?1",
+    "SELECT state FROM promises WHERE key = ?1",
     "UPDATE promises SET state = 1, payload = ?2 WHERE key = ?1",
     "UPDATE promises SET state = 1, payload = zeroblob(?2) WHERE key = ?1",
     "BEGIN",
-    "SELECT state, pinned, length(payload), CASE WHEN length(payload) <= 65536 THEN payload END "
+    "SELECT state, length(payload), CASE WHEN length(payload) <= 65536 THEN payload END "
     "FROM promises WHERE key = ?1",
 };
 
@@ -345,7 +345,7 @@ struct Raw {
     sqlite3_reset(s[R_LOOKUP]);
     return st;
   }
-  // BEGIN IMMEDIATE; SELECT state, pinned; UPDATE ...; COMMIT.  Returns true if it completed.
+  // BEGIN IMMEDIATE; SELECT state; UPDATE ...; COMMIT.  Returns true if it completed.
   bool complete(std::uint64_t idx, const std::uint8_t* data, std::size_t len) {
     const auto k = key(idx);
     for (;;) {  // only under contention (section 2): BEGIN IMMEDIATE gave up after the busy timeout
@@ -383,10 +383,10 @@ struct Raw {
     sqlite3_stmt* q = s[R_LOOKUP_PAYLOAD];
     sqlite3_bind_int64(q, 1, key(idx));
     if (sqlite3_step(q) != SQLITE_ROW || sqlite3_column_int(q, 0) != 1) fail("raw poll: not completed");
-    const auto len = static_cast<std::size_t>(sqlite3_column_int64(q, 2));
+    const auto len = static_cast<std::size_t>(sqlite3_column_int64(q, 1));
     auto* out = static_cast<std::uint8_t*>(std::malloc(len ? len : 1));  // as the core: a malloc'd copy
     if (!out) fail("raw: malloc");
-    if (len) std::memcpy(out, sqlite3_column_blob(q, 3), len);
+    if (len) std::memcpy(out, sqlite3_column_blob(q, 2), len);
     sqlite3_reset(q);
     run(R_COMMIT);
     std::free(out);
@@ -399,7 +399,7 @@ struct Raw {
     sqlite3_stmt* q = s[R_LOOKUP_PAYLOAD];
     sqlite3_bind_int64(q, 1, k);
     if (sqlite3_step(q) != SQLITE_ROW || sqlite3_column_int(q, 0) != 1) fail("raw: payload not completed");
-    *len = static_cast<std::size_t>(sqlite3_column_int64(q, 2));
+    *len = static_cast<std::size_t>(sqlite3_column_int64(q, 1));
     sqlite3_reset(q);
     auto* out = static_cast<std::uint8_t*>(std::malloc(*len));
     if (!out) fail("raw: malloc");
@@ -1346,8 +1346,33 @@ void section_payload() {
 
 // ------------------------------------------------------------------ section 5: scaling with stored promises
 
-// A populated file kept across runs: valid if the core opens it and it holds exactly n promises
-// and the bench worker's oplog ends at n + 1.
+// The schema text of a database (what the core created), for comparing layouts: the core keeps
+// user_version at 1 while the layout is still changing before a release.
+std::string schema_sql(sqlite3* db) {
+  std::string out;
+  sqlite3_stmt* s = nullptr;
+  if (sqlite3_prepare_v2(db, "SELECT coalesce(sql, '') FROM sqlite_master ORDER BY type, name", -1, &s, nullptr) == SQLITE_OK)
+    while (sqlite3_step(s) == SQLITE_ROW) out += reinterpret_cast<const char*>(sqlite3_column_text(s, 0)), out += ";\n";
+  sqlite3_finalize(s);
+  return out;
+}
+
+const std::string& fresh_schema_sql() {
+  static const std::string sql = [] {
+    const std::string p = path_in_dir("gp-durable-schema-probe.db");
+    populate(p, 1);
+    sqlite3* db = nullptr;
+    sqlite3_open_v2(p.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr);
+    std::string out = schema_sql(db);
+    sqlite3_close(db);
+    remove_db(p);
+    return out;
+  }();
+  return sql;
+}
+
+// A populated file kept across runs: valid if its schema is the one the core creates now, the core
+// opens it, and it holds exactly n pending promises of one worker whose oplog ends at n + 1.
 std::string stored_template(long n) {
   const std::string p = path_in_dir("gp-durable-stored-" + std::to_string(n) + ".db");
   std::string why = "no such file";
@@ -1365,6 +1390,7 @@ std::string stored_template(long n) {
       sqlite3_finalize(s);
       return v;
     };
+    if (why.empty() && schema_sql(db) != fresh_schema_sql()) why = "its schema differs from the one the core creates now";
     if (why.empty() && (q("SELECT count(*) FROM promises WHERE state = 0") != n || q("SELECT count(*) FROM promises") != n ||
                         q("SELECT max(idx) FROM oplog") != n + 1 || q("SELECT count(*) FROM workers") != 1))
       why = "its rows are not n pending promises of one worker";
