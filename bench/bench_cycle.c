@@ -212,20 +212,19 @@ static int g_entry_create_len, g_entry_await_len;
 /* The statements of the cycle, spelled exactly as in core/ (the trace check compares them). */
 enum {
   S_BEGIN, S_COMMIT, S_NEXT_IDX, S_INS_OPLOG, S_INS_PROMISE, S_LOOKUP, S_LOOKUP_PAYLOAD,
-  S_COMPLETE, S_COMPLETE_PENDING, S_PIN, S_COUNT
+  S_COMPLETE, S_COMPLETE_PENDING, S_COUNT
 };
 static const char *const kSql[S_COUNT] = {
     "BEGIN IMMEDIATE",
     "COMMIT",
-    "SELECT coalesce(max(idx), 0) FROM oplog WHERE worker = ?1",
-    "INSERT INTO oplog (worker, idx, kind, entry) VALUES (?1, ?2, ?3, ?4)",
-    "INSERT INTO promises (key, state, pinned, payload) VALUES (?1, 0, 0, NULL)",
-    "SELECT state, pinned FROM promises WHERE key = ?1",
-    "SELECT state, pinned, length(payload), CASE WHEN length(payload) <= 65536 THEN payload END "
+    "SELECT coalesce(max(key) - ?1, 0) FROM oplog WHERE key BETWEEN ?1 AND ?2",
+    "INSERT INTO oplog (key, kind, entry) VALUES (?1, ?2, ?3)",
+    "INSERT INTO promises (key, state, payload) VALUES (?1, 0, NULL)",
+    "SELECT state FROM promises WHERE key = ?1",
+    "SELECT state, length(payload), CASE WHEN length(payload) <= 65536 THEN payload END "
     "FROM promises WHERE key = ?1",
     "UPDATE promises SET state = 1, payload = ?2 WHERE key = ?1",
     "UPDATE promises SET state = 1, payload = ?2 WHERE key = ?1 AND state = 0",
-    "UPDATE promises SET pinned = 1 WHERE key = ?1",
 };
 
 typedef struct raw {
@@ -302,10 +301,13 @@ static void run(raw *r, int i) {
   sqlite3_reset(r->s[i]);
 }
 
+static int64_t key_of(raw *r, int64_t idx) { return (int64_t)(((uint64_t)r->worker << 40) | (uint64_t)idx); }
+
 static int64_t next_idx(raw *r) {
   if (r->memory) return r->next_idx;
   sqlite3_stmt *q = r->s[S_NEXT_IDX];
-  sqlite3_bind_int64(q, 1, r->worker);
+  sqlite3_bind_int64(q, 1, key_of(r, 0));
+  sqlite3_bind_int64(q, 2, key_of(r, ((int64_t)1 << 40) - 1));
   if (sqlite3_step(q) != SQLITE_ROW) die_sql(r->db, kSql[S_NEXT_IDX]);
   const int64_t idx = sqlite3_column_int64(q, 0) + 1;
   sqlite3_reset(q);
@@ -320,17 +322,14 @@ static void append_entry(raw *r, int64_t idx, int kind, const unsigned char *tmp
   volatile int64_t ts = wall_us();
   (void)ts;
   sqlite3_stmt *q = r->s[S_INS_OPLOG];
-  sqlite3_bind_int64(q, 1, r->worker);
-  sqlite3_bind_int64(q, 2, idx);
-  sqlite3_bind_int64(q, 3, kind);
-  sqlite3_bind_blob(q, 4, blob, len, SQLITE_STATIC);
+  sqlite3_bind_int64(q, 1, key_of(r, idx));
+  sqlite3_bind_int64(q, 2, kind);
+  sqlite3_bind_blob(q, 3, blob, len, SQLITE_STATIC);
   run(r, S_INS_OPLOG);
   if (r->memory) r->next_idx = idx + 1;
 }
 
-static int64_t key_of(raw *r, int64_t idx) { return (int64_t)(((uint64_t)r->worker << 40) | (uint64_t)idx); }
-
-/* SELECT state, pinned [, length, payload]: returns the state (-1 if no row). */
+/* SELECT state [, length, payload]: returns the state (-1 if no row). */
 static int lookup(raw *r, int which, int64_t key) {
   sqlite3_stmt *q = r->s[which];
   sqlite3_bind_int64(q, 1, key);
@@ -370,25 +369,23 @@ static void raw_complete(raw *r, int64_t idx, const uint8_t *data, size_t len) {
 
 static uint8_t *raw_await(raw *r, int64_t idx, size_t *len) {
   const int64_t key = key_of(r, idx);
-  /* On a file the core looks once without the write lock first. */
-  if (!r->memory && lookup(r, S_LOOKUP, key) != 1) die_sql(r->db, "await: not completed");
-  run(r, S_BEGIN);
+  /* On a file the core looks once without the write lock first, then reads and records in one
+   * write transaction; in memory the read and the one INSERT need no transaction. */
+  if (!r->memory) {
+    if (lookup(r, S_LOOKUP, key) != 1) die_sql(r->db, "await: not completed");
+    run(r, S_BEGIN);
+  }
   sqlite3_stmt *q = r->s[S_LOOKUP_PAYLOAD];
   if (lookup(r, S_LOOKUP_PAYLOAD, key) != 1) die_sql(r->db, "await: not completed");
-  const int pinned = sqlite3_column_int(q, 1);
-  *len = (size_t)sqlite3_column_int64(q, 2);
+  *len = (size_t)sqlite3_column_int64(q, 1);
   uint8_t *out = malloc(*len ? *len : 1);
   if (!out) die_sql(NULL, "malloc");
-  memcpy(out, sqlite3_column_blob(q, 3), *len);
+  memcpy(out, sqlite3_column_blob(q, 2), *len);
   sqlite3_reset(q);
   volatile uint64_t hash = fnv1a64(out, *len); /* the entry records the payload's hash */
   (void)hash;
   append_entry(r, next_idx(r), 5, g_entry_await, g_entry_await_len);
-  if (!pinned) {
-    sqlite3_bind_int64(r->s[S_PIN], 1, key);
-    run(r, S_PIN);
-  }
-  run(r, S_COMMIT);
+  if (!r->memory) run(r, S_COMMIT);
   return out;
 }
 

@@ -96,17 +96,16 @@ def module_cycles(worker: "golem_promise.Worker", n: int, data: bytes) -> None:
 # The statements of the cycle, spelled exactly as in core/ (see bench/bench_cycle.c).
 BEGIN = "BEGIN IMMEDIATE"
 COMMIT = "COMMIT"
-LAST_IDX = "SELECT coalesce(max(idx), 0) FROM oplog WHERE worker = ?1"
-INS_OPLOG = "INSERT INTO oplog (worker, idx, kind, entry) VALUES (?1, ?2, ?3, ?4)"
-INS_PROMISE = "INSERT INTO promises (key, state, pinned, payload) VALUES (?1, 0, 0, NULL)"
-LOOKUP = "SELECT state, pinned FROM promises WHERE key = ?1"
+LAST_IDX = "SELECT coalesce(max(key) - ?1, 0) FROM oplog WHERE key BETWEEN ?1 AND ?2"
+INS_OPLOG = "INSERT INTO oplog (key, kind, entry) VALUES (?1, ?2, ?3)"
+INS_PROMISE = "INSERT INTO promises (key, state, payload) VALUES (?1, 0, NULL)"
+LOOKUP = "SELECT state FROM promises WHERE key = ?1"
 LOOKUP_PAYLOAD = (
-    "SELECT state, pinned, length(payload), CASE WHEN length(payload) <= 65536 THEN payload END "
+    "SELECT state, length(payload), CASE WHEN length(payload) <= 65536 THEN payload END "
     "FROM promises WHERE key = ?1"
 )
 COMPLETE = "UPDATE promises SET state = 1, payload = ?2 WHERE key = ?1"
 COMPLETE_PENDING = "UPDATE promises SET state = 1, payload = ?2 WHERE key = ?1 AND state = 0"
-PIN = "UPDATE promises SET pinned = 1 WHERE key = ?1"
 
 Execute = Callable[..., sqlite3.Cursor]
 
@@ -142,11 +141,12 @@ class Raw:
     def next_idx(self, ex: Execute) -> int:
         if self.memory:
             return self.next
-        return ex(LAST_IDX, (self.worker,)).fetchone()[0] + 1
+        base = self.worker << 40
+        return ex(LAST_IDX, (base, base | ((1 << 40) - 1))).fetchone()[0] + 1
 
     def append(self, ex: Execute, idx: int, kind: int, blob: bytes) -> None:
         time.time_ns()  # ours reads the clock for the entry's timestamp
-        ex(INS_OPLOG, (self.worker, idx, kind, blob))
+        ex(INS_OPLOG, ((self.worker << 40) | idx, kind, blob))
         if self.memory:
             self.next = idx + 1
 
@@ -179,18 +179,19 @@ class Raw:
                 ex(COMMIT)
             if marks is not None and log is not None:
                 marks.append(len(log))
-            # await (worker)
-            if not self.memory and ex(LOOKUP, (key,)).fetchone()[0] != 1:
-                raise RuntimeError("raw: not completed")
-            ex(BEGIN)
-            state, pinned, _length, payload = ex(LOOKUP_PAYLOAD, (key,)).fetchone()
+            # await (worker): on a file an unlocked look, then read and record in one write
+            # transaction; in memory the read and the one INSERT need no transaction
+            if not self.memory:
+                if ex(LOOKUP, (key,)).fetchone()[0] != 1:
+                    raise RuntimeError("raw: not completed")
+                ex(BEGIN)
+            state, _length, payload = ex(LOOKUP_PAYLOAD, (key,)).fetchone()
             if state != 1:
                 raise RuntimeError("raw: not completed")
             payload = bytes(payload)
             self.append(ex, self.next_idx(ex), 5, self.entry_await)
-            if not pinned:
-                ex(PIN, (key,))
-            ex(COMMIT)
+            if not self.memory:
+                ex(COMMIT)
             if marks is not None and log is not None:
                 marks.append(len(log))
 
