@@ -11,6 +11,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Optional, Type
 
 from . import _core
+from ._errors import InvalidId
 
 if TYPE_CHECKING:
     from ._host import Host
@@ -31,6 +32,15 @@ def _check_int(name: str, value: object, low: int, high: int) -> int:
     if not low <= value <= high:
         raise ValueError(f"{name} must be between {low} and {high}, got {value}")
     return value
+
+
+def _encodable(text: str) -> bool:
+    """False for str that UTF-8 cannot encode (lone surrogates, e.g. undecodable argv bytes)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class Server:
@@ -69,12 +79,16 @@ class Server:
             raise TypeError(f"host must be a str, not {type(address).__name__}")
         if address == "":
             raise ValueError("host must not be empty (use '127.0.0.1' for local connections only)")
+        if not _encodable(address):
+            raise ValueError(f"host {address!r} is not valid text (it has lone surrogates)")
         _check_int("port", port, 0, 65535)
         if token is not None:
             if not isinstance(token, str):
                 raise TypeError(f"token must be a str or None, not {type(token).__name__}")
             if token == "":
                 raise ValueError("token must not be empty (pass None for no authentication)")
+            if not token.isascii():  # the core's own check, made here for text C cannot receive
+                raise InvalidId("server token must be visible ASCII characters (no spaces or control characters)")
         body = 0 if max_body_bytes is None else _check_int("max_body_bytes", max_body_bytes, 1, 2**64 - 1)
         nthreads = 0 if threads is None else _check_int("threads", threads, 1, MAX_THREADS)
         return cls(host, handle.serve(address, port, token, body, nthreads), token)

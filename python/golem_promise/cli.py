@@ -21,6 +21,7 @@ from ._errors import GolemPromiseError, InvalidId, PromiseNotFound, WorkerNotFou
 from ._host import Host, OplogEntry
 from ._ids import PromiseId, WorkerId
 from ._listing import PROMISE_STATES
+from ._server import MAX_THREADS
 
 __all__ = [
     "main",
@@ -90,13 +91,27 @@ class _Parser(argparse.ArgumentParser):
 # ------------------------------------------------------------------------------ helpers
 
 
+def _utf8(value: str, what: str) -> str:
+    """Refuses an argument that is not valid UTF-8.
+
+    Python hands undecodable argument bytes over as lone surrogates (PEP 383); ids, paths given
+    to the library, addresses and tokens are text, and such a string would otherwise fail deep
+    in the library with a TypeError.
+    """
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise CliError(f"{what} {value!r} is not valid UTF-8") from None
+    return value
+
+
 def _database(args: argparse.Namespace) -> str:
     db: Optional[str] = getattr(args, "db", None)
     if db is None:
         db = os.environ.get(DB_ENV) or DEFAULT_DB
     if db == "":
         raise CliError("--db must not be empty")
-    return db
+    return _utf8(db, "database path")
 
 
 def _open_host(args: argparse.Namespace, *, create: bool) -> Host:
@@ -112,6 +127,7 @@ def _open_host(args: argparse.Namespace, *, create: bool) -> Host:
 
 
 def _promise_id(text: str) -> PromiseId:
+    _utf8(text, "promise id")
     try:
         return PromiseId.parse(text)
     except InvalidId as e:
@@ -119,6 +135,7 @@ def _promise_id(text: str) -> PromiseId:
 
 
 def _worker_id(text: str) -> WorkerId:
+    _utf8(text, "worker id")
     try:
         return WorkerId.parse(text)
     except InvalidId as e:
@@ -143,9 +160,16 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):  # e.g. 1e999: JSON has no infinity to send back
+        raise ValueError(f"the number {text} is out of range")
+    return value
+
+
 def _parse_json(text: str) -> Any:
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
     except ValueError as e:
         raise CliError(f"--json: the value is not valid JSON: {e}") from None
 
@@ -169,6 +193,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     token: Optional[str] = args.token if args.token is not None else os.environ.get(TOKEN_ENV) or None
     if token == "":
         raise CliError("--token must not be empty (leave it out for no authentication)")
+    if token is not None:
+        _utf8(token, "--token")
     stop_signals = {signal.SIGINT, signal.SIGTERM}
     # Blocked before the server's threads exist, so they inherit the mask and the signals are
     # delivered to sigwait below, in this thread, and nowhere else.
@@ -204,7 +230,8 @@ def cmd_create(args: argparse.Namespace) -> int:
 def _read_payload(args: argparse.Namespace) -> bytes:
     if args.data is not None:
         text: str = args.data
-        return text.encode("utf-8")
+        # An argument that is not valid UTF-8 arrives with its bytes as surrogates: send those bytes.
+        return text.encode("utf-8", "surrogateescape")
     if args.json is not None:
         value = _parse_json(args.json)
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
@@ -330,14 +357,32 @@ def _port(text: str) -> int:
     return value
 
 
-def _positive_int(text: str) -> int:
+def _bounded_int(text: str, what: str, low: int, high: int) -> int:
     try:
         value = int(text, 10)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid value {text!r}: expected a positive integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"invalid value {value}: expected a positive integer")
+        raise argparse.ArgumentTypeError(f"invalid {what} {text!r}: expected an integer {low}..{high}") from None
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"invalid {what} {value}: expected {low}..{high}")
     return value
+
+
+def _max_body_bytes(text: str) -> int:
+    return _bounded_int(text, "byte count", 1, 2**64 - 1)
+
+
+def _threads(text: str) -> int:
+    return _bounded_int(text, "thread count", 1, MAX_THREADS)
+
+
+def _address(text: str) -> str:
+    if text == "":
+        raise argparse.ArgumentTypeError("the address must not be empty (127.0.0.1: local connections only)")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise argparse.ArgumentTypeError(f"invalid address {text!r}: not valid UTF-8") from None
+    return text
 
 
 def _timeout(text: str) -> float:
@@ -395,13 +440,17 @@ def build_parser() -> argparse.ArgumentParser:
         "The base URL is printed on stdout as the first line; Ctrl-C or SIGTERM stops the\n"
         "server cleanly (exit 0).  Creates the database if needed.",
     )
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: local only)")
+    p.add_argument("--host", type=_address, default="127.0.0.1", help="address to listen on (default 127.0.0.1: local only)")
     p.add_argument("--port", type=_port, default=0, help="TCP port (default 0: any free port; see the printed URL)")
     p.add_argument(
         "--token", default=None, help=f"require 'Authorization: Bearer TOKEN' (default ${TOKEN_ENV}; none if unset)"
     )
-    p.add_argument("--max-body-bytes", type=_positive_int, default=None, help="largest request body (default 64 MiB)")
-    p.add_argument("--threads", type=_positive_int, default=None, help="threads serving connections (default 8)")
+    p.add_argument(
+        "--max-body-bytes", type=_max_body_bytes, default=None, help="largest request body (default 64 MiB)"
+    )
+    p.add_argument(
+        "--threads", type=_threads, default=None, help=f"threads serving connections (default 8, at most {MAX_THREADS})"
+    )
 
     p = add(
         "create",

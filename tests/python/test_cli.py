@@ -20,7 +20,7 @@ from typing import Dict, Iterator, List, Optional
 import pytest
 
 from golem_promise import Host, PromiseId
-from http_client import complete, request
+from http_client import complete, complete_body, keep_alive_connection, request, worker_path
 
 COMPONENT = "a1a2a3a4-b1b2-c1c2-d1d2-d3d4d5d6d7d8"
 WORKER = f"{COMPONENT}/alice"
@@ -236,6 +236,15 @@ def test_await_json_and_not_found(cli: Cli) -> None:
     assert r.code == 4 and "not found" in r.err
 
 
+def test_complete_of_a_missing_promise_is_exit_4(cli: Cli) -> None:
+    pid = cli.create()
+    cli.run("delete", pid)
+    for missing in (pid, f"{WORKER}/99"):
+        r = cli.run("complete", missing, "--data", "late")
+        assert (r.code, r.out) == (4, b""), r.err
+        assert "not found" in r.err
+
+
 def test_await_is_woken_by_another_command(cli: Cli) -> None:
     pid = cli.create()
     waiter = subprocess.Popen(
@@ -331,6 +340,63 @@ def test_usage_errors_are_exit_1(cli: Cli) -> None:
         r = cli.run(*args)
         assert r.code == 1, args
         assert "usage:" in r.err
+
+
+@pytest.mark.parametrize(
+    "args,names",
+    [
+        (["serve", "--threads", "2000"], "--threads"),
+        (["serve", "--threads", "0"], "--threads"),
+        (["serve", "--max-body-bytes", "99999999999999999999999"], "--max-body-bytes"),
+        (["serve", "--max-body-bytes", "0"], "--max-body-bytes"),
+        (["serve", "--host", ""], "--host"),
+    ],
+)
+def test_out_of_range_serve_options_are_usage_errors(cli: Cli, args: List[str], names: str) -> None:
+    r = cli.run(*args, timeout=15)
+    assert r.code == 1, r.err
+    assert "usage:" in r.err and f"argument {names}" in r.err
+    assert "Traceback" not in r.err and r.out == b""
+
+
+@pytest.mark.parametrize(
+    "args,names",
+    [
+        (["create", f"{WORKER}\udcff"], "worker id"),
+        (["poll", f"{WORKER}\udcff/2"], "promise id"),
+        (["list", "--worker", "\udcff"], "worker id"),
+        (["serve", "--token", "t\udcff"], "--token"),
+        (["serve", "--host", "\udcff"], "--host"),
+    ],
+)
+def test_arguments_that_are_not_utf8_are_clear_errors(cli: Cli, args: List[str], names: str) -> None:
+    """Undecodable argument bytes (os.fsencode turns the surrogate back into the byte 0xff)."""
+    cli.create()
+    r = cli.run(*args, timeout=15)
+    assert r.code == 1, r.err
+    assert names in r.err and "not valid UTF-8" in r.err
+    assert "Traceback" not in r.err
+
+
+def test_a_database_path_that_is_not_utf8_is_a_clear_error(cli: Cli) -> None:
+    r = cli.run("create", WORKER, db=str(cli.cwd / "\udcff.db"))
+    assert r.code == 1 and "database path" in r.err and "not valid UTF-8" in r.err
+    assert "Traceback" not in r.err
+
+
+def test_data_that_is_not_utf8_is_sent_as_its_bytes(cli: Cli) -> None:
+    pid = cli.create()
+    assert cli.run("complete", pid, "--data", "\udcffok").text == "true\n"
+    assert cli.run("poll", pid).out == b"\xffok"
+
+
+def test_json_numbers_out_of_range_are_refused(cli: Cli) -> None:
+    pid = cli.create()
+    for value in ("1e999", "[-1e400]"):
+        r = cli.run("complete", pid, "--json", value)
+        assert r.code == 1 and "not valid JSON" in r.err and "out of range" in r.err, r.err
+        assert "Traceback" not in r.err
+    assert cli.run("poll", pid).code == 2
 
 
 def test_help_on_every_level(cli: Cli) -> None:
@@ -488,3 +554,85 @@ def test_ctrl_c_stops_an_await_with_exit_130(cli: Cli) -> None:
             waiter.kill()
             waiter.wait()
     assert cli.run("poll", pid).code == 2
+
+
+def _can_bind(address: str) -> bool:
+    import socket
+
+    try:
+        with socket.socket() as s:
+            s.bind((address, 0))
+    except OSError:
+        return False
+    return True
+
+
+def test_serve_listens_on_the_given_host_only(cli: Cli) -> None:
+    if not _can_bind("127.0.0.2"):
+        pytest.skip("127.0.0.2 cannot be bound on this machine")
+    s = Serving(cli, "--host", "127.0.0.2")
+    try:
+        assert s.url.startswith("http://127.0.0.2:")
+        assert request("GET", f"{s.url}/healthz").status == 200
+        port = s.url.rsplit(":", 1)[1]
+        with pytest.raises(OSError):  # nothing listens on 127.0.0.1 at that port
+            request("GET", f"http://127.0.0.1:{port}/healthz", timeout=2)
+    finally:
+        s.kill()
+
+
+def test_serve_on_an_address_not_on_this_machine_is_exit_1(cli: Cli) -> None:
+    r = cli.run("serve", "--host", "192.0.2.1", timeout=15)  # TEST-NET-1: never local
+    assert r.code == 1
+    assert "cannot listen on 192.0.2.1:" in r.err and "Traceback" not in r.err
+
+
+def test_serve_max_body_bytes_and_threads_reach_the_server(cli: Cli) -> None:
+    pid = cli.create()
+    s = Serving(cli, "--max-body-bytes", "100", "--threads", "1")
+    try:
+        r = complete(s.url, pid, b"y" * 100)
+        assert (r.status, r.json()) == (413, {"error": "request body exceeds the limit of 100 bytes"})
+        assert cli.run("poll", pid).code == 2
+        assert complete(s.url, pid, b"small").json() is True
+    finally:
+        s.kill()
+
+
+def test_serve_stops_on_sigterm_with_an_idle_keep_alive_connection_open(cli: Cli) -> None:
+    pid = cli.create()
+    s = Serving(cli)
+    conn = keep_alive_connection(s.url)
+    try:
+        conn.request("GET", f"{worker_path(PromiseId.parse(pid).worker_id)}/promises/2")
+        response = conn.getresponse()
+        assert (response.status, json.loads(response.read())) == (200, {"state": "pending"})
+        started = time.monotonic()
+        code, _, err = s.stop(signal.SIGTERM)  # the connection is still open, idle
+        assert code == 0, err
+        assert time.monotonic() - started < 10
+        assert "SIGTERM received, stopping" in err
+    finally:
+        conn.close()
+        s.kill()
+
+
+def test_a_200_true_survives_killing_the_server_right_after_it(cli: Cli) -> None:
+    """The completion is committed (synchronous FULL) before the answer is sent, so SIGKILL
+    straight after the 200 loses nothing."""
+    pids = [cli.create() for _ in range(20)]
+    s = Serving(cli)
+    try:
+        conn = keep_alive_connection(s.url)
+        for i, pid in enumerate(pids):
+            p = PromiseId.parse(pid)
+            conn.request("POST", f"{worker_path(p.worker_id)}/complete", complete_body(p.oplog_idx, bytes([i])))
+            response = conn.getresponse()
+            assert (response.status, response.read()) == (200, b"true")
+        s.proc.kill()
+        s.proc.wait(10)
+        conn.close()
+    finally:
+        s.kill()
+    with Host(cli.db) as host:
+        assert [host.poll_promise(p) for p in pids] == [bytes([i]) for i in range(20)]

@@ -28,6 +28,7 @@ from golem_promise import (
     Server,
     StorageError,
     Worker,
+    WorkerNotFound,
 )
 from http_client import complete, complete_body, keep_alive_connection, request, worker_path
 
@@ -118,10 +119,12 @@ def test_component_id_in_upper_case_is_accepted(served: Served) -> None:
     assert (status, body) == (200, True)
 
 
-def test_unknown_worker_is_404_with_an_error(served: Served) -> None:
+def test_unknown_worker_is_404_with_an_error_and_is_not_created(served: Served) -> None:
     status, body = post(served.complete_url("nobody"), complete_body(2, b"x"))
     assert status == 404
     assert body == {"error": f"worker {COMPONENT}/nobody not found"}
+    with pytest.raises(WorkerNotFound):
+        served.host.oplog(f"{COMPONENT}/nobody")
 
 
 def test_unknown_promise_is_500_with_golems_promise_not_found_body(served: Served) -> None:
@@ -409,6 +412,11 @@ def test_bad_serve_arguments() -> None:
             host.serve(token="")
         with pytest.raises(InvalidId):
             host.serve(token="has space")
+        for not_ascii in ("caf\u00e9", "t\udcff"):  # a lone surrogate: undecodable argv bytes
+            with pytest.raises(InvalidId, match="visible ASCII"):
+                host.serve(token=not_ascii)
+        with pytest.raises(ValueError, match="not valid text"):
+            host.serve("\udcff")
         with pytest.raises(ValueError):
             host.serve(threads=0)
         with pytest.raises(ValueError):
