@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import sys
 import threading
@@ -117,6 +118,50 @@ def test_cancel_removes_the_wait_and_a_later_completion_records_nothing(host: Ho
 
     asyncio.run(main())
     assert _kinds(host, worker) == ["create", "create-promise"]
+
+
+def _live_waiters() -> int:
+    gc.collect()
+    return sum(1 for o in gc.get_objects() if isinstance(o, aio._Waiter))
+
+
+@pytest.mark.parametrize("how", ["cancel", "wait_for", "timeout"])
+def test_stopped_waits_leave_no_registration_behind(host: Host, worker: Worker, how: str) -> None:
+    pids = [worker.create_promise() for _ in range(500)]
+    change_fd = host._handle.change_fd()
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        results: List[object]
+        if how == "cancel":
+            tasks = [asyncio.create_task(aio.await_promise(p, 30, worker=worker)) for p in pids]
+            await asyncio.sleep(0.05)
+            assert aio.waiting_count() == len(pids)
+            for task in tasks:
+                task.cancel()
+            results = await asyncio.gather(*tasks, return_exceptions=True)
+            assert all(isinstance(r, asyncio.CancelledError) for r in results)
+        elif how == "wait_for":  # wait_for cancels the inner await when its time is up
+            results = await asyncio.gather(
+                *(asyncio.wait_for(aio.await_promise(p, worker=worker), 0.05) for p in pids), return_exceptions=True
+            )
+            assert all(isinstance(r, TimeoutError) for r in results)
+        else:
+            results = await asyncio.gather(
+                *(aio.await_promise(p, 0.05, worker=worker) for p in pids), return_exceptions=True
+            )
+            assert all(isinstance(r, TimeoutError) for r in results)
+        assert aio.waiting_count() == 0
+        assert not loop.remove_reader(change_fd)  # the change feed is no longer watched
+        # No timer left behind (the watcher's tick, per-wait timeouts); _scheduled is CPython's.
+        assert [h for h in getattr(loop, "_scheduled", []) if not h.cancelled()] == []
+        for p in pids:
+            host.complete_promise(p, b"late")
+        await asyncio.sleep(0.05)
+
+    asyncio.run(main())
+    assert _live_waiters() == 0
+    assert _kinds(host, worker).count("await-promise") == 0  # nothing recorded, not even late
 
 
 def test_cancelling_one_of_many_leaves_the_others_waiting(host: Host, worker: Worker) -> None:
