@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
 import golem_promise as gp
 from golem_promise import GetPromiseResult, Host, PromiseId, PromiseResult, Worker
+
+from conftest import COMPONENT
 
 
 def test_get_is_the_workers_recorded_poll(host: Host, worker: Worker) -> None:
@@ -37,6 +42,41 @@ def test_subscribe_ready_and_block_record_nothing(host: Host, worker: Worker) ->
     assert time.monotonic() - started < 5
     assert pollable.ready()
     assert [e.kind for e in host.oplog(worker.worker_id)] == ["create", "create-promise"]
+
+
+def test_block_without_a_timeout_waits_until_another_thread_completes(host: Host, worker: Worker) -> None:
+    pid = worker.create_promise()
+    result = worker.get_promise(pid)
+    pollable = result.subscribe()
+    blocked = threading.Thread(target=pollable.block)  # timeout=None: as long as it takes
+    blocked.start()
+    time.sleep(0.1)
+    assert blocked.is_alive()  # still waiting
+    host.complete_promise(pid, b"late")
+    blocked.join(10)
+    assert not blocked.is_alive()
+    assert result.get() == b"late"
+
+
+COMPLETER = """
+import sys, time
+from golem_promise import Host
+time.sleep(0.2)
+with Host(sys.argv[1]) as host:
+    host.complete_promise(sys.argv[2], b"from a process")
+"""
+
+
+def test_block_is_woken_by_a_completion_in_another_process(tmp_path: Path) -> None:
+    with Host(tmp_path / "shared.db") as host:
+        pid = host.worker(COMPONENT, "blocked").create_promise()
+        result = host.get_promise(pid)
+        completer = subprocess.Popen([sys.executable, "-c", COMPLETER, str(tmp_path / "shared.db"), str(pid)])
+        try:
+            result.subscribe().block(timeout=20)
+            assert result.get() == b"from a process"
+        finally:
+            assert completer.wait(20) == 0
 
 
 def test_a_deleted_promise_is_ready_and_get_raises(host: Host, worker: Worker) -> None:
