@@ -211,20 +211,19 @@ static int g_entry_create_len, g_entry_await_len;
 
 /* The statements of the cycle, spelled exactly as in core/ (the trace check compares them). */
 enum {
-  S_BEGIN, S_COMMIT, S_NEXT_IDX, S_INS_OPLOG, S_INS_PROMISE, S_LOOKUP, S_LOOKUP_PAYLOAD,
+  S_BEGIN, S_COMMIT, S_NEXT_IDX, S_INS_OPLOG, S_LOOKUP, S_LOOKUP_PAYLOAD,
   S_COMPLETE, S_COMPLETE_PENDING, S_COUNT
 };
 static const char *const kSql[S_COUNT] = {
     "BEGIN IMMEDIATE",
     "COMMIT",
     "SELECT coalesce(max(key) - ?1, 0) FROM oplog WHERE key BETWEEN ?1 AND ?2",
-    "INSERT INTO oplog (key, kind, entry) VALUES (?1, ?2, ?3)",
-    "INSERT INTO promises (key, state, payload) VALUES (?1, 0, NULL)",
-    "SELECT state FROM promises WHERE key = ?1",
+    "INSERT INTO oplog (key, kind, entry, state) VALUES (?1, ?2, ?3, ?4)",
+    "SELECT state FROM oplog WHERE key = ?1 AND state IS NOT NULL",
     "SELECT state, length(payload), CASE WHEN length(payload) <= 65536 THEN payload END "
-    "FROM promises WHERE key = ?1",
-    "UPDATE promises SET state = 1, payload = ?2 WHERE key = ?1",
-    "UPDATE promises SET state = 1, payload = ?2 WHERE key = ?1 AND state = 0",
+    "FROM oplog WHERE key = ?1 AND state IS NOT NULL",
+    "UPDATE oplog SET state = 1, payload = ?2 WHERE key = ?1",
+    "UPDATE oplog SET state = 1, payload = ?2 WHERE key = ?1 AND state = 0",
 };
 
 typedef struct raw {
@@ -325,6 +324,12 @@ static void append_entry(raw *r, int64_t idx, int kind, const unsigned char *tmp
   sqlite3_bind_int64(q, 1, key_of(r, idx));
   sqlite3_bind_int64(q, 2, kind);
   sqlite3_bind_blob(q, 3, blob, len, SQLITE_STATIC);
+  /* A create-promise entry's row is also the pending promise. */
+  if (kind == 2) {
+    sqlite3_bind_int64(q, 4, 0);
+  } else {
+    sqlite3_bind_null(q, 4);
+  }
   run(r, S_INS_OPLOG);
   if (r->memory) r->next_idx = idx + 1;
 }
@@ -339,12 +344,12 @@ static int lookup(raw *r, int which, int64_t key) {
 }
 
 static int64_t raw_create(raw *r) {
-  run(r, S_BEGIN);
+  /* One INSERT (the entry's row is the promise); a file wraps the index lookup with it in a
+   * write transaction, in memory the statement alone is atomic. */
+  if (!r->memory) run(r, S_BEGIN);
   const int64_t idx = next_idx(r);
   append_entry(r, idx, 2, g_entry_create, g_entry_create_len);
-  sqlite3_bind_int64(r->s[S_INS_PROMISE], 1, key_of(r, idx));
-  run(r, S_INS_PROMISE);
-  run(r, S_COMMIT);
+  if (!r->memory) run(r, S_COMMIT);
   return idx;
 }
 

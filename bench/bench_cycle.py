@@ -97,25 +97,24 @@ def module_cycles(worker: "golem_promise.Worker", n: int, data: bytes) -> None:
 BEGIN = "BEGIN IMMEDIATE"
 COMMIT = "COMMIT"
 LAST_IDX = "SELECT coalesce(max(key) - ?1, 0) FROM oplog WHERE key BETWEEN ?1 AND ?2"
-INS_OPLOG = "INSERT INTO oplog (key, kind, entry) VALUES (?1, ?2, ?3)"
-INS_PROMISE = "INSERT INTO promises (key, state, payload) VALUES (?1, 0, NULL)"
-LOOKUP = "SELECT state FROM promises WHERE key = ?1"
+INS_OPLOG = "INSERT INTO oplog (key, kind, entry, state) VALUES (?1, ?2, ?3, ?4)"
+LOOKUP = "SELECT state FROM oplog WHERE key = ?1 AND state IS NOT NULL"
 LOOKUP_PAYLOAD = (
     "SELECT state, length(payload), CASE WHEN length(payload) <= 65536 THEN payload END "
-    "FROM promises WHERE key = ?1"
+    "FROM oplog WHERE key = ?1 AND state IS NOT NULL"
 )
-COMPLETE = "UPDATE promises SET state = 1, payload = ?2 WHERE key = ?1"
-COMPLETE_PENDING = "UPDATE promises SET state = 1, payload = ?2 WHERE key = ?1 AND state = 0"
+COMPLETE = "UPDATE oplog SET state = 1, payload = ?2 WHERE key = ?1"
+COMPLETE_PENDING = "UPDATE oplog SET state = 1, payload = ?2 WHERE key = ?1 AND state = 0"
 
 Execute = Callable[..., sqlite3.Cursor]
 
 # The pragmas Host::open runs per mode.  Replaced by the ones gp_bench_cycle traces from the core
 # (its OPEN lines) whenever that binary is available.
 PRAGMAS: Dict[str, List[str]] = {
-    "memory": ["PRAGMA page_size = 1024", "PRAGMA application_id = 1196446257", "PRAGMA user_version = 1"],
-    "normal": ["PRAGMA application_id = 1196446257", "PRAGMA user_version = 1",
+    "memory": ["PRAGMA page_size = 1024", "PRAGMA application_id = 1196446257", "PRAGMA user_version = 2"],
+    "normal": ["PRAGMA application_id = 1196446257", "PRAGMA user_version = 2",
                "PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL"],
-    "full": ["PRAGMA application_id = 1196446257", "PRAGMA user_version = 1",
+    "full": ["PRAGMA application_id = 1196446257", "PRAGMA user_version = 2",
              "PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL"],
 }
 
@@ -146,7 +145,8 @@ class Raw:
 
     def append(self, ex: Execute, idx: int, kind: int, blob: bytes) -> None:
         time.time_ns()  # ours reads the clock for the entry's timestamp
-        ex(INS_OPLOG, ((self.worker << 40) | idx, kind, blob))
+        # a create-promise entry's row is also the pending promise
+        ex(INS_OPLOG, ((self.worker << 40) | idx, kind, blob, 0 if kind == 2 else None))
         if self.memory:
             self.next = idx + 1
 
@@ -157,13 +157,14 @@ class Raw:
         for _ in range(n):
             if marks is not None and log is not None:
                 marks.append(len(log))
-            # create
-            ex(BEGIN)
+            # create: one INSERT; a file wraps the index lookup with it in a write transaction
+            if not self.memory:
+                ex(BEGIN)
             idx = self.next_idx(ex)
             self.append(ex, idx, 2, self.entry_create)
             key = (worker << 40) | idx
-            ex(INS_PROMISE, (key,))
-            ex(COMMIT)
+            if not self.memory:
+                ex(COMMIT)
             if marks is not None and log is not None:
                 marks.append(len(log))
             # complete (host): in memory one statement that only matches a pending row; on a

@@ -114,7 +114,7 @@ std::unique_ptr<Worker> Host::open_worker(const WorkerId& id, bool live) {
     const bool created = db_->changes() == 1;
     row = worker_row(id);
     if (!row) throw Error(Errc::internal, "worker row vanished after insert");
-    // promises.key packs the worker row above 40 bits of oplog index into a signed 64-bit key.
+    // oplog.key packs the worker row above 40 bits of oplog index into a signed 64-bit key.
     if (*row >= (std::int64_t{1} << 23)) throw Error(Errc::invalid, "a host holds at most 8388607 workers");
     if (created) {
       OplogEntry e;
@@ -144,11 +144,17 @@ std::uint64_t Host::append_entry(std::int64_t worker_row, OplogEntry& entry) {
   if (entry.idx == 0) entry.idx = next_index(worker_row);
   entry.timestamp_us = now_us();
   encode_entry(entry, entry_fbb_);
-  auto ins = db_->cached("INSERT INTO oplog (key, kind, entry) VALUES (?1, ?2, ?3)");
+  auto ins = db_->cached("INSERT INTO oplog (key, kind, entry, state) VALUES (?1, ?2, ?3, ?4)");
   ins->bind(1, promise_key(worker_row, entry.idx))
       .bind(2, static_cast<std::int64_t>(entry.kind))
-      .bind_blob(3, entry_fbb_.GetBufferPointer(), entry_fbb_.GetSize())
-      .exec();
+      .bind_blob(3, entry_fbb_.GetBufferPointer(), entry_fbb_.GetSize());
+  // A create-promise entry's row is also the new promise, pending.
+  if (entry.kind == OplogKind::create_promise) {
+    ins->bind(4, std::int64_t{0});
+  } else {
+    ins->bind_null(4);
+  }
+  ins->exec();
   // Valid once the transaction commits; WriteTxn drops the cache if it rolls back instead.
   if (memory_) next_idx_[worker_row] = entry.idx + 1;
   return entry.idx;
@@ -202,16 +208,16 @@ OplogEntry Host::oplog_read(const WorkerId& id, std::uint64_t idx) {
 
 void Host::write_payload(std::int64_t key, const std::uint8_t* data, std::size_t len) {
   if (len <= kInlinePayload) {
-    auto q = db_->cached("UPDATE promises SET state = 1, payload = ?2 WHERE key = ?1");
+    auto q = db_->cached("UPDATE oplog SET state = 1, payload = ?2 WHERE key = ?1");
     q->bind(1, key).bind_blob(2, data, len).exec();
     return;
   }
   {
-    auto q = db_->cached("UPDATE promises SET state = 1, payload = zeroblob(?2) WHERE key = ?1");
+    auto q = db_->cached("UPDATE oplog SET state = 1, payload = zeroblob(?2) WHERE key = ?1");
     q->bind(1, key).bind(2, static_cast<std::int64_t>(len)).exec();
   }
   sqlite3_blob* blob = nullptr;
-  int rc = sqlite3_blob_open(db_->raw(), "main", "promises", "payload", key, 1, &blob);
+  int rc = sqlite3_blob_open(db_->raw(), "main", "oplog", "payload", key, 1, &blob);
   constexpr std::size_t kChunk = 8 * 1024 * 1024;
   for (std::size_t off = 0; off < len && rc == SQLITE_OK; off += kChunk) {
     const auto n = std::min(kChunk, len - off);

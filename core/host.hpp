@@ -136,7 +136,7 @@ class Host : public std::enable_shared_from_this<Host> {
   OplogEntry read_entry(std::int64_t worker_row, std::uint64_t idx);
   // Appends entries from..to (inclusive, those that exist) to out, in order.
   void read_entries(std::int64_t worker_row, std::uint64_t from, std::uint64_t to, std::deque<OplogEntry>& out);
-  // The stored payload of promises row key, whatever its state (replay reads tombstones too).
+  // The stored payload of the promise created at key, whatever its state (replay reads tombstones too).
   Bytes read_recorded_payload(std::int64_t key);
   // Writes entry at next_index(worker_row) unless entry.idx is already set; returns the index.
   std::uint64_t append_entry(std::int64_t worker_row, OplogEntry& entry);

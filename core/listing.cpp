@@ -1,7 +1,8 @@
-// Listing a host's promises: a read-only query over the promises and workers tables.
+// Listing a host's promises: a read-only query over the oplog (a promise is the row of the
+// entry that created it) and the workers table.
 //
-// promises.key packs (workers.id << 40) | oplog index (promise_key in host.hpp), so one worker's promises
-// are one key range and the listing comes out ordered by worker row, then oplog index.
+// oplog.key packs (workers.id << 40) | oplog index (promise_key in host.hpp), so one worker's
+// promises are one key range and the listing comes out ordered by worker row, then oplog index.
 #include <string>
 
 #include "error.hpp"
@@ -36,7 +37,7 @@ std::vector<Host::PromiseInfo> Host::list_promises(const std::optional<WorkerId>
   const std::int64_t s_hi = state_filter == 1 ? kRowPending : kRowCompleted;
   auto q = db_->cached(
       "SELECT w.component_id, w.worker_name, p.key, p.state, coalesce(length(p.payload), 0) "
-      "FROM promises AS p JOIN workers AS w ON w.id = (p.key >> 40) "
+      "FROM oplog AS p JOIN workers AS w ON w.id = (p.key >> 40) "
       "WHERE p.key BETWEEN ?1 AND ?2 AND p.state BETWEEN ?3 AND ?4 ORDER BY p.key");
   q->bind(1, lo).bind(2, hi).bind(3, s_lo).bind(4, s_hi);
   std::vector<PromiseInfo> out;

@@ -6,8 +6,10 @@
 //   poll        none                      payload                 PromiseNotFound
 //   delete      -> gone                   -> gone                 no-op
 //
-// Each state change is one SQLite transaction; a worker's call writes its oplog entry in that
-// same transaction, so the entry and the effect are durable together or not at all.
+// A promise is stored in the oplog row of the entry that created it.  Each state change is one
+// SQLite transaction (in memory often a single statement, which is atomic by itself); a
+// worker's call writes its oplog entry in that same transaction, so the entry and the effect
+// are durable together or not at all.
 #include <cstring>
 #include <limits>
 
@@ -20,7 +22,7 @@ namespace {
 
 using State = Host::State;
 
-// Row states in the promises table.
+// Promise states in the oplog rows of create-promise entries (NULL on other entries).
 constexpr std::int64_t kRowPending = 0;
 constexpr std::int64_t kRowCompleted = 1;
 // kRowTombstone (2): deleted, payload kept for replay; reads as gone.
@@ -70,8 +72,8 @@ Host::Lookup Host::lookup(const PromiseId& id, Bytes* payload) {
   {
     auto q = db_->cached(payload
         ? "SELECT state, length(payload), CASE WHEN length(payload) <= 65536 THEN payload END "
-          "FROM promises WHERE key = ?1"
-        : "SELECT state FROM promises WHERE key = ?1");
+          "FROM oplog WHERE key = ?1 AND state IS NOT NULL"
+        : "SELECT state FROM oplog WHERE key = ?1 AND state IS NOT NULL");
     q->bind(1, out.key);
     if (!q->step()) return out;
     const auto state = q->int64(0);
@@ -92,7 +94,7 @@ Bytes Host::read_recorded_payload(std::int64_t key) {
   {
     auto q = db_->cached(
         "SELECT length(payload), CASE WHEN length(payload) <= 65536 THEN payload END "
-        "FROM promises WHERE key = ?1 AND payload IS NOT NULL");
+        "FROM oplog WHERE key = ?1 AND payload IS NOT NULL");
     q->bind(1, key);
     if (!q->step()) {
       throw Error(Errc::corrupt, "the payload recorded in the oplog (promise row " + std::to_string(key) + ") is missing");
@@ -107,7 +109,7 @@ Bytes Host::read_blob(std::int64_t key, std::size_t len) {
   // Straight from the database pages into the caller's buffer: no full-size intermediate copy.
   auto out = allocate(len);
   sqlite3_blob* blob = nullptr;
-  int rc = sqlite3_blob_open(db_->raw(), "main", "promises", "payload", key, 0, &blob);
+  int rc = sqlite3_blob_open(db_->raw(), "main", "oplog", "payload", key, 0, &blob);
   if (rc == SQLITE_OK) rc = sqlite3_blob_read(blob, out.data.get(), static_cast<int>(len), 0);
   const int close_rc = sqlite3_blob_close(blob);
   if (rc == SQLITE_OK) rc = close_rc;
@@ -158,7 +160,7 @@ bool Host::complete_as(const Worker* recorder, const PromiseId& id, const std::u
       const auto row = worker_row(id.worker_id);
       bool changed = false;
       if (row && id.oplog_idx != 0 && id.oplog_idx <= kMaxIdx) {
-        auto q = db_->cached("UPDATE promises SET state = 1, payload = ?2 WHERE key = ?1 AND state = 0");
+        auto q = db_->cached("UPDATE oplog SET state = 1, payload = ?2 WHERE key = ?1 AND state = 0");
         q->bind(1, promise_key(*row, id.oplog_idx)).bind_blob(2, data, len).exec();
         changed = db_->changes() == 1;
       }
@@ -283,10 +285,9 @@ void Host::remove_as(const Worker* recorder, const PromiseId& id) {
     const auto l = lookup(id);
     state = l.state;
     if (state != State::gone) {
-      // A completed promise leaves a tombstone holding its payload: an oplog entry may refer
-      // to it, and replay must still be able to return it.
-      auto q = db_->cached(l.state == State::completed ? "UPDATE promises SET state = 2 WHERE key = ?1"
-                                                      : "DELETE FROM promises WHERE key = ?1");
+      // The row is the creating oplog entry, so it stays; a payload stays with it because
+      // another oplog entry may refer to it, and replay must still be able to return it.
+      auto q = db_->cached("UPDATE oplog SET state = 2 WHERE key = ?1");
       q->bind(1, l.key).exec();
     }
     if (recorder) {
@@ -325,7 +326,10 @@ PromiseId Worker::create_promise() {
   auto& h = *host_;
   std::lock_guard lock(h.db_mu_);
   if (auto e = replay({OplogKind::create_promise})) return *e->promise;
-  Host::WriteTxn txn(h);
+  // In memory the one INSERT (entry and pending promise in one row) is atomic by itself; a
+  // file needs the transaction so that the index it reads stays the last one.
+  std::optional<Host::WriteTxn> txn;
+  if (!h.memory_) txn.emplace(h);
   OplogEntry entry;
   entry.kind = OplogKind::create_promise;
   // The promise's id is the index of the entry that creates it.
@@ -333,11 +337,7 @@ PromiseId Worker::create_promise() {
   if (entry.idx > kMaxIdx) throw Error(Errc::internal, "worker " + id_.to_string() + " has exhausted its oplog indexes");
   entry.promise = PromiseId{id_, entry.idx};
   h.append_entry(row_, entry);
-  {
-    auto q = h.db_->cached("INSERT INTO promises (key, state, payload) VALUES (?1, 0, NULL)");
-    q->bind(1, promise_key(row_, entry.idx)).exec();
-  }
-  txn.commit();
+  if (txn) txn->commit();
   return *entry.promise;
 }
 
@@ -391,11 +391,12 @@ std::uint64_t Worker::get_oplog_index() {
   auto& h = *host_;
   std::lock_guard lock(h.db_mu_);
   if (auto e = replay({OplogKind::get_oplog_index})) return e->idx;
-  Host::WriteTxn txn(h);
+  std::optional<Host::WriteTxn> txn;
+  if (!h.memory_) txn.emplace(h);
   OplogEntry entry;
   entry.kind = OplogKind::get_oplog_index;
   const auto idx = h.append_entry(row_, entry);
-  txn.commit();
+  if (txn) txn->commit();
   return idx;
 }
 

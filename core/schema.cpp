@@ -1,8 +1,9 @@
 // The one place that defines the database layout.
 //
-// A promise's payload lives in its own row.  Deleting a completed promise keeps the row as a
-// tombstone (state 2) holding the payload, because the worker's oplog may refer to it and
-// replaying the worker must still return it; a pending promise's row is simply removed.
+// A promise lives in the oplog row of the entry that created it (state and payload columns).
+// Deleting it sets the state to 2 and keeps any payload, because the worker's oplog may refer
+// to it and replaying the worker must still return it.  A new file runs every migration in
+// turn, so the way a version-1 file is upgraded is the way every file is made.
 #include "schema.hpp"
 
 #include <string>
@@ -11,6 +12,7 @@ namespace gp {
 
 namespace {
 
+// Version 1 (golem-promise up to early 2026-11-22): promises in their own table.
 const char* const kCreateV1 = R"sql(
 CREATE TABLE workers (
   id           INTEGER PRIMARY KEY,
@@ -20,26 +22,54 @@ CREATE TABLE workers (
   UNIQUE (component_id, worker_name)
 );
 CREATE TABLE oplog (
-  -- (workers.id << 40) | index (1, 2, 3, ... per worker): an integer key, so appending an entry
-  -- is SQLite's cheap append at the right edge of one b-tree.
   key    INTEGER PRIMARY KEY,
-  kind   INTEGER NOT NULL,         -- GP_OPLOG_* (also inside the entry; checked on read)
-  entry  BLOB    NOT NULL,         -- FlatBuffers gp.fb.Entry (core/oplog.fbs)
-  -- For people reading the file with the sqlite3 shell; computed, never stored.
+  kind   INTEGER NOT NULL,
+  entry  BLOB    NOT NULL,
   worker INTEGER GENERATED ALWAYS AS (key >> 40) VIRTUAL,
   idx    INTEGER GENERATED ALWAYS AS (key & 1099511627775) VIRTUAL
 );
 CREATE TABLE promises (
-  -- (workers.id << 40) | oplog index of the create-promise entry: one integer key, so each
-  -- state change touches one b-tree and large payloads can use incremental blob I/O by rowid.
   key     INTEGER PRIMARY KEY,
-  state   INTEGER NOT NULL,        -- 0 pending, 1 completed, 2 deleted (payload kept for replay)
-  payload BLOB                     -- NULL while pending
+  state   INTEGER NOT NULL,
+  payload BLOB
 );
 )sql";
 
+// Version 2: a promise's state and payload live in the row of the oplog entry that created it,
+// so creating a promise writes one row of one b-tree (not two), and a completion touches one.
+// The SELECTs read columns both layouts of version 1 have (an earlier one stored worker and idx
+// as real columns of a WITHOUT ROWID oplog, and promises had a `pinned` column).
+const char* const kV1ToV2 = R"sql(
+CREATE TABLE oplog_v2 (
+  -- (workers.id << 40) | index (1, 2, 3, ... per worker): an integer key, so appending an entry
+  -- is SQLite's cheap append at the right edge of one b-tree, and blob I/O can address a row.
+  key     INTEGER PRIMARY KEY,
+  kind    INTEGER NOT NULL,        -- GP_OPLOG_* (also inside the entry; checked on read)
+  entry   BLOB    NOT NULL,        -- FlatBuffers gp.fb.Entry (core/oplog.fbs)
+  -- Create-promise entries only (NULL on every other entry): the promise the entry created.
+  state   INTEGER,                 -- 0 pending, 1 completed, 2 deleted
+  payload BLOB,                    -- set once completed; kept after deletion, for replay
+  -- For people reading the file with the sqlite3 shell; computed, never stored.
+  worker  INTEGER GENERATED ALWAYS AS (key >> 40) VIRTUAL,
+  idx     INTEGER GENERATED ALWAYS AS (key & 1099511627775) VIRTUAL
+);
+INSERT INTO oplog_v2 (key, kind, entry, state, payload)
+  SELECT (o.worker << 40) | o.idx, o.kind, o.entry,
+         CASE WHEN o.kind = 2 THEN coalesce(p.state, 2) END,  -- no row: a deleted pending promise
+         p.payload
+  FROM oplog AS o LEFT JOIN promises AS p ON p.key = (o.worker << 40) | o.idx
+  ORDER BY 1;
+DROP TABLE promises;
+DROP TABLE oplog;
+ALTER TABLE oplog_v2 RENAME TO oplog;
+CREATE VIEW promises AS
+  SELECT worker, idx, CASE state WHEN 0 THEN 'pending' WHEN 1 THEN 'completed' ELSE 'deleted' END AS state,
+         length(payload) AS payload_len, payload
+  FROM oplog WHERE state IS NOT NULL;
+)sql";
+
 // migrations[v] brings a database from schema version v to v + 1.  Version 0 is "empty".
-const char* const kMigrations[] = {kCreateV1};
+const char* const kMigrations[] = {kCreateV1, kV1ToV2};
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion,
               "one migration step per schema version");
 
