@@ -214,6 +214,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 received = signal.sigwait(stop_signals)
                 print(f"{PROG}: {signal.Signals(received).name} received, stopping", file=sys.stderr, flush=True)
     finally:
+        # A second Ctrl-C or SIGTERM while the server was stopping asked for the same stop:
+        # consume it, or unblocking would kill (or interrupt) the cleanly stopped process.
+        for pending in signal.sigpending() & stop_signals:
+            signal.sigwait({pending})
         signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
     return EXIT_OK
 
