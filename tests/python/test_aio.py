@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+import os
 import sys
 import threading
 import time
@@ -55,6 +56,32 @@ def test_thousands_of_awaits_share_one_feed_and_no_threads(host: Host, worker: W
     kinds = _kinds(host, worker)
     expected_awaits = n if level == "worker" else 0
     assert kinds.count("await-promise") == expected_awaits  # recorded exactly once each
+
+
+def _os_threads() -> int:
+    return len(os.listdir("/proc/self/task"))  # every thread of the process, not only Python's
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="needs Linux /proc")
+def test_thousands_of_awaits_on_a_file_host_start_no_os_thread_per_wait(tmp_path: Path) -> None:
+    with Host(tmp_path / "many.db", synchronous="normal") as host:  # no fsync per call: a quick test
+        worker = host.worker(COMPONENT, "many")
+        pids = [worker.create_promise() for _ in range(1000)]
+
+        async def main() -> List[bytes]:
+            before = _os_threads()
+            tasks = [asyncio.create_task(aio.await_promise(p, 30, worker=worker)) for p in pids]
+            await asyncio.sleep(0.05)
+            assert aio.waiting_count() == len(pids)
+            # At most the file host's one change-feed watcher thread, whatever the count.
+            assert _os_threads() <= before + 1
+            completer = threading.Thread(target=lambda: [host.complete_promise(p, b"f") for p in pids])
+            completer.start()
+            values = await asyncio.gather(*tasks)
+            completer.join()
+            return values
+
+        assert asyncio.run(main()) == [b"f"] * len(pids)
 
 
 def test_an_already_completed_promise_returns_at_once_and_records_once(host: Host, worker: Worker) -> None:
