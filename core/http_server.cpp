@@ -502,6 +502,19 @@ HandlerResponse HttpServer::Impl::route(const Request& req, Response& res) {
     reply_error(res, 415, "multipart/form-data is not accepted; send the body as application/json");
     return done();
   }
+  if (req.has_header("Content-Length") && !req.has_header("Transfer-Encoding")) {
+    // httplib reads this header with strtoull, so "abc" would be taken for an empty body and
+    // "-5" for one of 2^64-5 bytes (a 413 after the read timeout): answer what is wrong instead.
+    const auto length = req.get_header_value("Content-Length");
+    if (req.get_header_value_count("Content-Length") != 1) {
+      reply_invalid(res, "the Content-Length header must be given once");
+      return done();
+    }
+    if (!parse_u64(length)) {
+      reply_invalid(res, "invalid Content-Length header '" + echo(length) + "': expected a decimal byte count");
+      return done();
+    }
+  }
   if (!req.has_header("Content-Length") && !req.has_header("Transfer-Encoding")) {
     // HTTP/1.1: no length and no chunking means no body (httplib would wait for the connection
     // to close instead).

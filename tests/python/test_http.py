@@ -8,6 +8,7 @@ an HTTP completion.  Statuses and bodies are documented in docs/http.md.
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import textwrap
@@ -251,6 +252,45 @@ def test_body_over_the_limit_is_413_and_changes_nothing() -> None:
         assert r.json() == {"error": "request body exceeds the limit of 100 bytes"}
         assert host.poll_promise(pid) is None
         assert complete(server.url, pid, b"y").json() is True
+
+
+def _raw(port: int, head: str, body: bytes = b"") -> "tuple[int, object]":
+    """Sends a hand-written request (headers a client library would not send) and reads the
+    answer's status and JSON body."""
+    with socket.create_connection(("127.0.0.1", port), timeout=15) as sock:
+        sock.sendall(head.replace("\n", "\r\n").encode() + b"\r\n" + body)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += sock.recv(65536) or pytest.fail(f"connection closed after {data!r}")
+        header, _, content = data.partition(b"\r\n\r\n")
+        lines = header.decode().split("\r\n")
+        length = next(int(v) for k, _, v in (line.partition(": ") for line in lines[1:]) if k.lower() == "content-length")
+        while len(content) < length:
+            content += sock.recv(65536) or pytest.fail("connection closed in the body")
+    return int(lines[0].split()[1]), json.loads(content)
+
+
+@pytest.mark.parametrize("length", ["abc", "-5", "+5", "5x", "99999999999999999999999"])
+def test_malformed_content_length_is_400_naming_the_header(served: Served, length: str) -> None:
+    pid = served.worker.create_promise()
+    body = complete_body(pid.oplog_idx, b"x").encode()
+    path = served.complete_url().split(str(served.server.port), 1)[1]
+    status, answer = _raw(
+        served.server.port, f"POST {path} HTTP/1.1\nHost: x\nContent-Length: {length}\n", body
+    )
+    assert status == 400
+    assert answer == {"errors": [f"invalid Content-Length header '{length}': expected a decimal byte count"]}
+    assert served.host.poll_promise(pid) is None
+
+
+def test_two_content_lengths_are_400(served: Served) -> None:
+    pid = served.worker.create_promise()
+    body = complete_body(pid.oplog_idx, b"x").encode()
+    path = served.complete_url().split(str(served.server.port), 1)[1]
+    head = f"POST {path} HTTP/1.1\nHost: x\nContent-Length: {len(body)}\nContent-Length: 3\n"
+    status, answer = _raw(served.server.port, head, body)
+    assert (status, answer) == (400, {"errors": ["the Content-Length header must be given once"]})
+    assert served.host.poll_promise(pid) is None
 
 
 @pytest.mark.parametrize(
