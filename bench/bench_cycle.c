@@ -47,7 +47,8 @@ static struct {
   const char *dir;
   int only;            /* -1 = all */
   int profile;         /* -1 = off, else 0 = ours, 1 = raw: one untimed-by-us run (for profilers) */
-} cfg = {5, {100000, 20000, 300}, 16, ".", -1, -1};
+  int memstatus_off;   /* gp_sqlite_disable_memstatus() first: process-wide, so ours and raw alike */
+} cfg = {5, {100000, 20000, 300}, 16, ".", -1, -1, 0};
 
 static uint8_t g_payload[4096];
 
@@ -642,9 +643,9 @@ static void bench_mode(enum mode m) {
     printf("  target >= 60%% of raw SQLite: %s (best %.0f%%, median %.0f%%)\n", r_best >= 0.60 ? "met" : "NOT met",
            100 * r_best, 100 * r_med);
   }
-  printf("RESULT c %s ours_best=%.0f ours_median=%.0f raw_best=%.0f raw_median=%.0f ratio_best=%.3f "
+  printf("RESULT c %s%s ours_best=%.0f ours_median=%.0f raw_best=%.0f raw_median=%.0f ratio_best=%.3f "
          "ratio_median=%.3f iters=%ld repeats=%d\n",
-         kModeArg[m], best[V_OURS], med[V_OURS], best[V_RAW], med[V_RAW], r_best, r_med, n, cfg.repeats);
+         kModeArg[m], cfg.memstatus_off ? "-tuned" : "", best[V_OURS], med[V_OURS], best[V_RAW], med[V_RAW], r_best, r_med, n, cfg.repeats);
   fflush(stdout);
 }
 
@@ -658,13 +659,15 @@ static int mode_of(const char *s) {
 static void usage(void) {
   puts("usage: gp_bench_cycle [--repeats N] [--memory N] [--normal N] [--full N] [--payload BYTES]\n"
        "                      [--dir DIR] [--only memory|normal|full] [--quick] [--statements]\n"
-       "                      [--profile ours|raw]\n"
+       "                      [--profile ours|raw] [--sqlite-memstatus on|off]\n"
        "  --memory/--normal/--full N  timed cycles per repeat for that host (default 100000/20000/300)\n"
        "  --dir DIR                   where file hosts are created (default .)\n"
        "  --quick                     few cycles: a smoke test, not a measurement\n"
        "  --statements                print the SQL the core runs per call (STMT lines) and exit\n"
        "  --profile ours|raw          one run of one path in the --only mode (default memory), for\n"
-       "                              profilers; ours_cycles / raw_cycles hold the measured loop");
+       "                              profilers; ours_cycles / raw_cycles hold the measured loop\n"
+       "  --sqlite-memstatus off      call gp_sqlite_disable_memstatus() first (process-wide, so raw\n"
+       "                              SQLite runs without the statistics too); RESULT modes get -tuned");
 }
 
 static void show_load(void) {
@@ -707,6 +710,12 @@ int main(int argc, char **argv) {
       cfg.dir = v, ++i;
     } else if (strcmp(a, "--only") == 0) {
       cfg.only = mode_of(v), ++i;
+    } else if (strcmp(a, "--sqlite-memstatus") == 0) {
+      if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0) {
+        usage();
+        return 1;
+      }
+      cfg.memstatus_off = strcmp(v, "off") == 0, ++i;
     } else if (strcmp(a, "--profile") == 0) {
       if (strcmp(v, "ours") != 0 && strcmp(v, "raw") != 0) {
         usage();
@@ -729,6 +738,11 @@ int main(int argc, char **argv) {
     }
   }
   for (size_t i = 0; i < sizeof g_payload; ++i) g_payload[i] = (uint8_t)('a' + i % 26);
+  /* Before anything touches SQLite: it only accepts this while uninitialised. */
+  if (cfg.memstatus_off && gp_sqlite_disable_memstatus() != GP_OK) {
+    fprintf(stderr, "gp_bench_cycle: %s\n", gp_last_error_message());
+    return 1;
+  }
 
   if (cfg.profile >= 0) {
     /* One run of ours or raw in one mode (--only, default memory), for perf or callgrind:
@@ -760,8 +774,9 @@ int main(int argc, char **argv) {
     return 0;
   }
 
-  printf("gp_bench_cycle: golem-promise %s (header %s), SQLite %s\n", gp_version(), GP_VERSION_STRING,
-         sqlite3_libversion());
+  printf("gp_bench_cycle: golem-promise %s (header %s), SQLite %s, SQLite memory statistics %s\n", gp_version(),
+         GP_VERSION_STRING, sqlite3_libversion(),
+         cfg.memstatus_off ? "off (gp_sqlite_disable_memstatus, for ours and raw alike)" : "on (SQLite's default)");
   show_load();
   printf("cycle = gp_worker_create_promise + gp_host_complete_promise (%zu-byte payload)\n"
          "        + gp_worker_await_promise, on one thread and one host\n",

@@ -88,6 +88,22 @@ GP_API const char *gp_last_error_message(void);
 /** The status code of the last failing call on this thread (GP_OK if none). */
 GP_API int gp_last_error_code(void);
 
+/* ---------------------------------------------------------------- process-wide tuning */
+
+/**
+ * Opt-in speed-up for the whole process: turns off SQLite's memory-usage statistics
+ * (SQLITE_CONFIG_MEMSTATUS), which take a global mutex on every SQLite allocation, about a tenth
+ * of an in-memory promise cycle.  The library never does this by itself because it changes
+ * SQLite for every user in the process: afterwards sqlite3_memory_used() and
+ * sqlite3_memory_highwater() report 0 and sqlite3_soft_heap_limit64() is not enforced.
+ * SQLite accepts it only before it is initialised, so call it first thing in main(), before
+ * any thread uses SQLite (golem-promise or otherwise).  The Python package does it when it is
+ * imported, unless SQLite is already in use.
+ * GP_OK if the statistics are now off; GP_EINVAL (nothing changed) if SQLite was already
+ * initialised in this process.
+ */
+GP_API int gp_sqlite_disable_memstatus(void);
+
 /* ---------------------------------------------------------------- identifiers */
 
 /** Longest worker name Golem accepts. */

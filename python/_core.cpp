@@ -699,6 +699,10 @@ PYBIND11_MODULE(_core, m) {
         throw py::import_error("golem_promise._core was built against golem_promise.h " GP_VERSION_STRING
                                " but linked with library " + std::string(gp_version()));
 
+    // Python code never reads SQLite's memory statistics, and keeping them costs a global mutex
+    // per SQLite allocation; this only applies if nothing in the process has used SQLite yet.
+    gp_sqlite_disable_memstatus();
+
     m.attr("VERSION") = gp_version();
     m.attr("VERSION_NUMBER") = gp_version_number();
 

@@ -29,6 +29,9 @@
 //   open DB [nobody]      -> "result RC MSG", after dropping root to uid/gid 65534 if asked
 //                            ("skip REASON" when that is impossible)
 //   open-fresh DB         -> "opening", then gp_host_open, "opened RC"
+//   memstatus [late]      -> in a fresh process (or, with "late", after SQLite is in use):
+//       gp_sqlite_disable_memstatus, then one promise cycle in a memory host, then the call again:
+//       "memstatus RC1 CYCLE_RC MEMORY_USED RC2 MSG2"
 //   open-race PREFIX N ROUNDS STAGGER_US
 //       ROUNDS times: "ready", waits for "go", spins N * STAGGER_US, then gp_host_open on
 //       PREFIX<round>.db: "opened RC MSG"; if that worked, opens worker "opener-N" and creates
@@ -351,6 +354,30 @@ int open_fresh(char** a) {
   return 0;
 }
 
+int memstatus(int n, char** a) {
+  if (n > 0 && std::string(a[0]) == "late") sqlite3_initialize();  // as if the host used SQLite first
+  const int rc1 = gp_sqlite_disable_memstatus();
+  gp_host* h = nullptr;
+  gp_worker* w = nullptr;
+  gp_worker_id_t wid = worker("memstatus");
+  int cycle = gp_host_open(&h, ":memory:", nullptr);
+  if (cycle == GP_OK) cycle = gp_worker_open(&w, h, &wid);
+  gp_promise_id_t p{};
+  if (cycle == GP_OK) cycle = gp_worker_create_promise(&p, w);
+  int done = 0;
+  if (cycle == GP_OK) cycle = gp_host_complete_promise(&done, h, &p, reinterpret_cast<const std::uint8_t*>("x"), 1);
+  gp_bytes_t b{nullptr, 0};
+  if (cycle == GP_OK) cycle = gp_worker_await_promise(&b, w, &p, 0);
+  const auto used = sqlite3_memory_used();
+  gp_bytes_free(&b);
+  gp_worker_close(&w);
+  gp_host_close(&h);
+  const int rc2 = gp_sqlite_disable_memstatus();
+  say("memstatus " + std::to_string(rc1) + " " + std::to_string(cycle) + " " + std::to_string(used) + " " +
+      std::to_string(rc2) + " " + err_text(rc2));
+  return 0;
+}
+
 int open_race(char** a) {
   const auto name = std::string("opener-") + a[1];
   const gp_worker_id_t wid = worker(name.c_str());
@@ -419,6 +446,7 @@ int main(int argc, char** argv) {
   if (mode == "lock") { need(2); return lock(a); }
   if (mode == "open") { need(1); return open_only(n, a); }
   if (mode == "open-fresh") { need(1); return open_fresh(a); }
+  if (mode == "memstatus") return memstatus(n, a);
   if (mode == "open-race") { need(4); return open_race(a); }
   if (mode == "big-await") { need(6); return big_await(a); }
   die("unknown mode " + mode);
