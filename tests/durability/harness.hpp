@@ -19,12 +19,14 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <optional>
+#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -350,6 +352,42 @@ struct Payload {
 inline const std::uint8_t* u8(const std::string& s) { return reinterpret_cast<const std::uint8_t*>(s.data()); }
 
 inline double ms(std::int64_t ns) { return static_cast<double>(ns) / 1e6; }
+
+// Random kill moments, from GP_DURABILITY_SEED when set so that a failing run can be replayed.
+inline std::mt19937_64 kill_moments(const char* what) {
+  std::uint64_t seed = std::random_device{}();
+  if (const char* s = std::getenv("GP_DURABILITY_SEED")) seed = std::strtoull(s, nullptr, 10);
+  std::printf("[durability] %s seed %llu (set GP_DURABILITY_SEED to replay)\n", what,
+              static_cast<unsigned long long>(seed));
+  return std::mt19937_64(seed);
+}
+
+// How long a child takes from "opening" to "opened" on each of the paths (the longest), so that
+// kills can be spread over the whole open: creating or migrating a schema.
+inline std::int64_t open_duration_ns(const std::vector<std::string>& paths) {
+  std::int64_t longest = 0;
+  for (const auto& path : paths) {
+    Child c({"open-fresh", path});
+    c.expect("opening");
+    const auto t0 = now_ns();
+    REQUIRE(c.expect("opened").at(1) == "0");
+    longest = std::max(longest, now_ns() - t0);
+    c.require_clean_exit();
+  }
+  return longest;
+}
+
+// Starts opening path in a child and SIGKILLs it delay_ns after it said "opening" (busy-waits
+// for precision below a scheduler tick); returns the child's wait status.
+inline int kill_during_open(const std::string& path, std::int64_t delay_ns) {
+  Child c({"open-fresh", path});
+  c.expect("opening");
+  const auto until = now_ns() + delay_ns;
+  while (now_ns() < until) {
+  }
+  c.kill();
+  return c.wait();
+}
 
 // Waits until at least `count` threads of process pid sit in a futex wait (where an await
 // sleeps), polling /proc; false if that did not happen within timeout_ms.

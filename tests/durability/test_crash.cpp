@@ -14,12 +14,6 @@ using namespace gpd;
 
 namespace {
 
-// GP_DURABILITY_SEED=N replays a failing run's kill moments.
-std::uint64_t test_seed() {
-  if (const char* s = std::getenv("GP_DURABILITY_SEED")) return std::strtoull(s, nullptr, 10);
-  return std::random_device{}();
-}
-
 bool holds_payload(const Payload& b, std::uint64_t idx, int round) {
   return b.b.len == crash_payload_len(idx) && pattern_mismatch(b.b.data, b.b.len, crash_payload_seed(idx, round)) < 0;
 }
@@ -31,10 +25,7 @@ TEST_CASE("acknowledged completions survive SIGKILL of the completing process at
   constexpr int kRounds = 20;
   constexpr int kPromises = 3000;
   constexpr int kThreads = 4;
-  const auto seed = test_seed();
-  std::printf("[durability] crash loop seed %llu (set GP_DURABILITY_SEED to replay)\n",
-              static_cast<unsigned long long>(seed));
-  std::mt19937_64 rng(seed);
+  auto rng = kill_moments("crash loop");
 
   TempDir dir;
   const auto db = dir.file("crash.db");

@@ -69,36 +69,17 @@ TEST_CASE("an empty SQLite file (schema version 0) is initialised to the current
 TEST_CASE("an initialisation killed at a random moment leaves the file empty or complete, never half-made",
           "[durability][schema][crash]") {
   constexpr int kRounds = 30;
-  std::uint64_t seed = std::random_device{}();
-  if (const char* s = std::getenv("GP_DURABILITY_SEED")) seed = std::strtoull(s, nullptr, 10);
-  std::printf("[durability] init crash seed %llu (set GP_DURABILITY_SEED to replay)\n",
-              static_cast<unsigned long long>(seed));
-  std::mt19937_64 rng(seed);
+  auto rng = kill_moments("init crash");
   TempDir dir;
 
   // How long gp_host_open takes to create a fresh file, seen from here.
-  std::int64_t open_ns = 0;
-  for (int i = 0; i < 3; ++i) {
-    Child c({"open-fresh", dir.file("calibrate" + std::to_string(i) + ".db")});
-    c.expect("opening");
-    const auto t0 = now_ns();
-    REQUIRE(c.expect("opened").at(1) == "0");
-    open_ns = std::max(open_ns, now_ns() - t0);
-    c.require_clean_exit();
-  }
+  const auto open_ns = open_duration_ns({dir.file("calibrate0.db"), dir.file("calibrate1.db"), dir.file("calibrate2.db")});
 
   int absent = 0, empty = 0, complete = 0, survived = 0, mid_transaction = 0;
   for (int round = 0; round < kRounds; ++round) {
     const auto path = dir.file("fresh" + std::to_string(round) + ".db");
     const auto delay_ns = std::uniform_int_distribution<std::int64_t>(0, open_ns * 3 / 2)(rng);
-    Child c({"open-fresh", path});
-    c.expect("opening");
-    // Choosing the moment of death; busy-wait for precision below a scheduler tick.
-    const auto until = now_ns() + delay_ns;
-    while (now_ns() < until) {
-    }
-    c.kill();
-    const int status = c.wait();
+    const int status = kill_during_open(path, delay_ns);
     if (!(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)) ++survived;
     CAPTURE(round, delay_ns, Child::describe(status));
 

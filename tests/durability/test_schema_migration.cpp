@@ -158,11 +158,7 @@ TEST_CASE("a schema version 1 database is migrated to version 2 keeping every pr
 TEST_CASE("a migration killed at a random moment leaves the version 1 file intact or the version 2 file complete",
           "[durability][schema][migration][crash]") {
   constexpr int kRounds = 20;
-  std::uint64_t seed = std::random_device{}();
-  if (const char* s = std::getenv("GP_DURABILITY_SEED")) seed = std::strtoull(s, nullptr, 10);
-  std::printf("[durability] migration crash seed %llu (set GP_DURABILITY_SEED to replay)\n",
-              static_cast<unsigned long long>(seed));
-  std::mt19937_64 rng(seed);
+  auto rng = kill_moments("migration crash");
   TempDir dir;
 
   std::vector<std::string> before;
@@ -172,30 +168,19 @@ TEST_CASE("a migration killed at a random moment leaves the version 1 file intac
   }
 
   // How long opening (and so migrating) the fixture takes, seen from here.
-  std::int64_t open_ns = 0;
+  std::vector<std::string> calibration;
   for (int i = 0; i < 3; ++i) {
-    const auto path = dir.file("calibrate" + std::to_string(i) + ".db");
-    std::filesystem::copy_file(kFixture, path);
-    Child c({"open-fresh", path});
-    c.expect("opening");
-    const auto t0 = now_ns();
-    REQUIRE(c.expect("opened").at(1) == "0");
-    open_ns = std::max(open_ns, now_ns() - t0);
-    c.require_clean_exit();
+    calibration.push_back(dir.file("calibrate" + std::to_string(i) + ".db"));
+    std::filesystem::copy_file(kFixture, calibration.back());
   }
+  const auto open_ns = open_duration_ns(calibration);
 
   int old_kept = 0, migrated = 0;
   for (int round = 0; round < kRounds; ++round) {
     const auto path = dir.file("v1-" + std::to_string(round) + ".db");
     std::filesystem::copy_file(kFixture, path);
     const auto delay_ns = std::uniform_int_distribution<std::int64_t>(0, open_ns * 3 / 2)(rng);
-    Child c({"open-fresh", path});
-    c.expect("opening");
-    const auto until = now_ns() + delay_ns;
-    while (now_ns() < until) {
-    }
-    c.kill();
-    c.wait();
+    kill_during_open(path, delay_ns);
     CAPTURE(round, delay_ns);
     {
       RawDb raw(path);  // recovers a hot journal or WAL, as any reader would
