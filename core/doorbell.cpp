@@ -15,10 +15,17 @@
 namespace gp {
 
 namespace {
-constexpr std::size_t kSlots = 1024;                 // one counter per promise hash
+// Words of the shared file.  Files made by older versions are zero there, which is each word's
+// starting value.
+constexpr std::size_t kSlots = 1024;                 // 0..1023: one counter per promise hash
 constexpr std::size_t kAnySlot = kSlots;              // bumped by every ring: "something changed"
+constexpr std::size_t kSlotWaiters = kSlots + 1;      // sleepers on any of the promise slots
+constexpr std::size_t kAnyWaiters = kSlots + 2;       // sleepers on the "any" slot
+constexpr std::size_t kLockCounter = kSlots + 3;      // bumped after every write transaction
+constexpr std::size_t kLockWaiters = kSlots + 4;      // writers sleeping on it
 constexpr std::size_t kSize = 2 * 4096;               // two pages; older one-page files grow
 static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t), "futex word is 32 bits");
+static_assert((kLockWaiters + 1) * sizeof(std::uint32_t) <= kSize, "words fit the file");
 }  // namespace
 
 std::unique_ptr<Doorbell> Doorbell::open(const std::string& db_path) {
@@ -47,29 +54,51 @@ std::size_t Doorbell::slot_of(const PromiseId& id) {
   return (h ^ (h >> 29)) % kSlots;
 }
 
-std::atomic<std::uint32_t>* Doorbell::slot_ptr(std::size_t slot) const {
-  return static_cast<std::atomic<std::uint32_t>*>(map_) + slot;
+std::atomic<std::uint32_t>* Doorbell::word(std::size_t index) const {
+  return static_cast<std::atomic<std::uint32_t>*>(map_) + index;
 }
 
-std::uint32_t Doorbell::read(std::size_t slot) const { return slot_ptr(slot)->load(std::memory_order_acquire); }
+std::uint32_t Doorbell::read(std::size_t slot) const { return word(slot)->load(std::memory_order_acquire); }
 
 std::size_t Doorbell::any_slot() { return kAnySlot; }
 
-void Doorbell::ring(std::size_t slot) {
-  for (auto* word : {slot_ptr(slot), slot_ptr(kAnySlot)}) {
-    word->fetch_add(1, std::memory_order_acq_rel);
-    // Shared (not FUTEX_PRIVATE) so waiters in other processes mapping the file are woken too.
-    syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0);
-  }
+void Doorbell::bump(std::size_t counter, std::size_t waiters) {
+  auto* w = word(counter);
+  // Sequentially consistent on both sides: either the sleeper's count is seen here, or the
+  // kernel sees the new counter value when the sleeper's FUTEX_WAIT compares it.
+  w->fetch_add(1, std::memory_order_seq_cst);
+  if (word(waiters)->load(std::memory_order_seq_cst) == 0) return;
+  // Shared (not FUTEX_PRIVATE) so waiters in other processes mapping the file are woken too.
+  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(w), FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0);
 }
 
-void Doorbell::wait(std::size_t slot, std::uint32_t seen, std::chrono::steady_clock::time_point until) const {
+void Doorbell::sleep_on(std::size_t counter, std::size_t waiters, std::uint32_t seen,
+                        std::chrono::steady_clock::time_point until) const {
   const auto left = until - std::chrono::steady_clock::now();
   if (left <= std::chrono::steady_clock::duration::zero()) return;
   const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
   timespec ts{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
+  word(waiters)->fetch_add(1, std::memory_order_seq_cst);
   // Returns at once if the counter already moved (EAGAIN); EINTR and timeouts just re-check.
-  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(slot_ptr(slot)), FUTEX_WAIT, seen, &ts, nullptr, 0);
+  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word(counter)), FUTEX_WAIT, seen, &ts, nullptr, 0);
+  word(waiters)->fetch_sub(1, std::memory_order_seq_cst);
+}
+
+void Doorbell::ring(std::size_t slot) {
+  bump(slot, kSlotWaiters);
+  bump(kAnySlot, kAnyWaiters);
+}
+
+void Doorbell::wait(std::size_t slot, std::uint32_t seen, std::chrono::steady_clock::time_point until) const {
+  sleep_on(slot, slot == kAnySlot ? kAnyWaiters : kSlotWaiters, seen, until);
+}
+
+std::uint32_t Doorbell::lock_generation() const { return word(kLockCounter)->load(std::memory_order_acquire); }
+
+void Doorbell::ring_lock_released() { bump(kLockCounter, kLockWaiters); }
+
+void Doorbell::wait_lock(std::uint32_t seen, std::chrono::steady_clock::time_point until) const {
+  sleep_on(kLockCounter, kLockWaiters, seen, until);
 }
 
 }  // namespace gp

@@ -4,6 +4,12 @@
 // reads the counter, checks the store, and sleeps on the counter until it changes.  Reading
 // before checking means a completion can never slip between check and sleep.  Writers that do
 // not ring (e.g. the sqlite3 shell) are caught by the waiter's bounded fallback re-check.
+//
+// The file also holds a "write lock released" counter that our writers bump after every write
+// transaction ends, so a writer waiting for SQLite's write lock sleeps until then instead of
+// polling (see BusyWait in host.cpp), and waiter counts, so ringers skip the FUTEX_WAKE system
+// call when nobody sleeps.  A waiter killed while asleep leaves its count raised, which only
+// costs the ringers that system call again.
 #pragma once
 #include <atomic>
 #include <chrono>
@@ -31,9 +37,18 @@ class Doorbell {
   // Sleeps until the slot's counter differs from seen, or until `until`.
   void wait(std::size_t slot, std::uint32_t seen, std::chrono::steady_clock::time_point until) const;
 
+  // The write-lock counter: read it before trying the lock, sleep on it after failing.
+  std::uint32_t lock_generation() const;
+  void ring_lock_released();
+  void wait_lock(std::uint32_t seen, std::chrono::steady_clock::time_point until) const;
+
  private:
   Doorbell(void* map, std::size_t size) : map_(map), size_(size) {}
-  std::atomic<std::uint32_t>* slot_ptr(std::size_t slot) const;
+  std::atomic<std::uint32_t>* word(std::size_t index) const;
+  // Bumps the counter and wakes its sleepers, if its waiter count says there are any.
+  void bump(std::size_t counter, std::size_t waiters);
+  void sleep_on(std::size_t counter, std::size_t waiters, std::uint32_t seen,
+                std::chrono::steady_clock::time_point until) const;
   void* map_;
   std::size_t size_;
 };
