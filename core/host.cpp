@@ -56,7 +56,10 @@ void switch_to_wal(sql::Db& db, int busy_timeout_ms) {
 Host::Host(std::string path, bool memory, const HostOptions& options)
     : path_(std::move(path)), memory_(memory), options_(options) {}
 
-Host::~Host() = default;
+Host::~Host() {
+  checkpointer_.reset();
+  db_.reset();
+}
 
 std::shared_ptr<Host> Host::open(const std::string& path, const HostOptions& options) {
   if (path.empty()) throw Error(Errc::invalid, "host path is empty (use \":memory:\" for a private in-memory host)");
@@ -83,6 +86,17 @@ std::shared_ptr<Host> Host::open(const std::string& path, const HostOptions& opt
     switch_to_wal(db, options.busy_timeout_ms);  // readers never block the writer; many processes share it
     db.exec(options.synchronous == 2 ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
     host->bell_ = Doorbell::open(path);
+    // A writer waits for the write lock on the doorbell, so its wait ends as soon as another
+    // process's transaction does (busy_wait.hpp).
+    host->busy_ = std::make_unique<BusyWait>(host->bell_.get(), std::chrono::milliseconds(options.busy_timeout_ms),
+                                             std::chrono::milliseconds(4));
+    host->busy_->install(db.raw());
+    // Checkpoints run in the background instead of inside a commit (checkpointer.hpp).  The
+    // pragma only states it; the WAL hook installed next is what replaces SQLite's own.
+    db.exec("PRAGMA wal_autocheckpoint = 0");
+    host->checkpointer_ = std::make_unique<Checkpointer>(path, options.synchronous, options.busy_timeout_ms,
+                                                         host->bell_.get(), host->db_mu_);
+    host->checkpointer_->attach(db.raw());
   }
   return host;
 }
@@ -239,24 +253,35 @@ void Host::group_commit(const std::function<void()>& change) {
       batch_cv_.wait(lock);
       continue;
     }
-    // Lead: take everything queued so far (our own change included) and commit it together.
+    // Lead: commit everything queued by the time we hold the write lock (ours included).
     batch_leader_ = true;
-    std::vector<QueuedChange*> batch;
-    batch.swap(batch_);
     lock.unlock();
-    run_batch(batch);
+    run_batch();
     lock.lock();
-    for (auto* c : batch) c->done = true;
+    for (auto* c : running_) c->done = true;
+    running_.clear();
     batch_leader_ = false;
     batch_cv_.notify_all();
   }
   if (me.error) std::rethrow_exception(me.error);
 }
 
-void Host::run_batch(const std::vector<QueuedChange*>& batch) {
+void Host::run_batch() {
+  auto& batch = running_;
   std::lock_guard lock(db_mu_);
+  auto take_queue = [&] {
+    std::lock_guard queue(batch_mu_);
+    batch.swap(batch_);
+  };
   try {
-    WriteTxn txn(*this);
+    std::optional<WriteTxn> txn;
+    try {
+      txn.emplace(*this);
+    } catch (...) {
+      take_queue();  // the changes queued so far fail with it
+      throw;
+    }
+    take_queue();
     if (batch.size() == 1) {
       (*batch[0]->change)();
     } else {
@@ -272,7 +297,7 @@ void Host::run_batch(const std::vector<QueuedChange*>& batch) {
         }
       }
     }
-    txn.commit();
+    txn->commit();
   } catch (...) {
     // Nothing of this batch was committed: every change in it fails.
     for (auto* c : batch) {

@@ -16,7 +16,9 @@
 #include <optional>
 #include <string>
 
+#include "busy_wait.hpp"
 #include "change_feed.hpp"
+#include "checkpointer.hpp"
 #include "doorbell.hpp"
 #include "ids.hpp"
 #include "oplog.hpp"
@@ -109,7 +111,7 @@ class Host : public std::enable_shared_from_this<Host> {
   // call never leaves a gap in a worker's oplog.
   class WriteTxn {
    public:
-    explicit WriteTxn(Host& host) : host_(host), txn_(*host.db_) {}
+    explicit WriteTxn(Host& host) : host_(host), ring_{host}, txn_(*host.db_) {}
     ~WriteTxn() {
       if (!committed_) host_.next_idx_.clear();
     }
@@ -119,7 +121,16 @@ class Host : public std::enable_shared_from_this<Host> {
     }
 
    private:
+    // Declared before txn_, so it runs once txn_ has committed or rolled back: writers of other
+    // processes waiting for the write lock (BusyWait) try again at once.
+    struct Ring {
+      Host& host;
+      ~Ring() {
+        if (host.bell_) host.bell_->ring_lock_released();
+      }
+    };
     Host& host_;
+    Ring ring_;
     sql::Txn txn_;
     bool committed_ = false;
   };
@@ -143,15 +154,17 @@ class Host : public std::enable_shared_from_this<Host> {
 
   // Group commit (file hosts): concurrent writers queue their changes; one of them runs the
   // whole queue in one transaction (each change in its own savepoint, so one failure does not
-  // undo the others) and commits once, so N waiting writers share one fsync.  Every caller
-  // returns only after the commit that contains its change, so "true" still means durable.
+  // undo the others) and commits once, so N waiting writers share one fsync.  The leader takes
+  // the queue only once it holds the write lock, so changes queued while it waited for another
+  // process's commit go into the same transaction.  Every caller returns only after the commit
+  // that contains its change, so "true" still means durable.
   void group_commit(const std::function<void()>& change);
   struct QueuedChange {
     const std::function<void()>* change;
     std::exception_ptr error;
     bool done = false;
   };
-  void run_batch(const std::vector<QueuedChange*>& batch);
+  void run_batch();  // the leader's part: fills running_ from batch_ and runs it
 
   // The state machine (promises.cpp).  `recorder` is the calling worker, if any, whose oplog
   // gets an entry for the call in the same transaction as the state change.
@@ -186,9 +199,15 @@ class Host : public std::enable_shared_from_this<Host> {
   std::mutex batch_mu_;
   std::condition_variable batch_cv_;
   std::vector<QueuedChange*> batch_;
+  std::vector<QueuedChange*> running_;  // the leader's batch; swapped with batch_, keeping capacity
   bool batch_leader_ = false;
 
   std::unique_ptr<Doorbell> bell_;
+  // File hosts: the connection's busy handler and its checkpoints.  ~Host stops the
+  // checkpointer, then closes the connection (the last one of the process to close cleans up
+  // the WAL), and only then drops these and bell_, which they use.
+  std::unique_ptr<BusyWait> busy_;
+  std::unique_ptr<Checkpointer> checkpointer_;
   // Declared after bell_: its watcher thread reads the doorbell, so it must stop first.
   std::mutex feed_mu_;
   std::unique_ptr<ChangeFeed> feed_;

@@ -206,6 +206,7 @@ std::optional<Bytes> Host::poll_as(const Worker* recorder, const PromiseId& id) 
       sql::Txn txn(*db_, sql::Txn::read);
       Bytes payload;
       state = lookup(id, &payload).state;
+      txn.commit();  // the cached COMMIT; the destructor's ROLLBACK is parsed on every call
       if (state == State::completed) out = std::move(payload);
     } else {
       state = observe(*recorder, OplogKind::poll_promise, id, out);
@@ -239,6 +240,7 @@ std::optional<Bytes> Host::try_finish_await(const Worker* recorder, const Promis
     sql::Txn txn(*db_, sql::Txn::read);
     Bytes payload;
     const auto l = lookup(id, &payload);
+    txn.commit();  // as in poll_as
     if (l.state == State::gone) throw not_found(id);
     if (l.state == State::pending) return std::nullopt;
     return payload;

@@ -12,6 +12,12 @@
 //   await-loop DB WORKER FIRST COUNT FALLBACK_US
 //       for each promise in turn: "waiting IDX", await it, "woke IDX RC T_NS"
 //   complete DB WORKER IDX LEN SEED      -> "result RC DONE MSG" (payload = pattern(LEN, SEED))
+//   complete-timed DB WORKER IDX LEN SEED
+//       as complete (synchronous FULL), but says "started" just before gp_host_complete_promise
+//       and "result RC DONE T_NS MSG", T_NS taken just after it returned
+//   complete-range DB WORKER FIRST COUNT LEN
+//       completes promises FIRST.. in turn, each with pattern(LEN, IDX):
+//       "done COMPLETED ERRORS"
 //   delete DB WORKER IDX                 -> "result RC MSG"
 //   race DB WORKER FIRST COUNT THREADS PROC SYNC
 //       says "ready", waits for "go" on stdin, then THREADS threads each complete every promise
@@ -196,6 +202,46 @@ int complete(char** a) {
   const int rc = gp_host_complete_promise(&done, h, &p, data.data(), len);
   say("result " + std::to_string(rc) + " " + std::to_string(done) + " " + err_text(rc));
   gp_host_close(&h);
+  return 0;
+}
+
+int complete_timed(char** a) {
+  gp_host* h = open_host(a[0]);
+  const auto p = gpd::promise_id(worker(a[1]), static_cast<std::uint64_t>(num(a[2])));
+  const auto len = static_cast<std::size_t>(num(a[3]));
+  std::vector<std::uint8_t> data(len);
+  gpd::fill_pattern(data.data(), len, static_cast<std::uint64_t>(num(a[4])));
+  say("started");
+  int done = -1;
+  const int rc = gp_host_complete_promise(&done, h, &p, data.data(), len);
+  const auto t = gpd::now_ns();
+  say("result " + std::to_string(rc) + " " + std::to_string(done) + " " + std::to_string(t) + " " + err_text(rc));
+  gp_host_close(&h);
+  return 0;
+}
+
+int complete_range(char** a) {
+  gp_host* h = open_host(a[0]);
+  const gp_worker_id_t wid = worker(a[1]);
+  const auto first = static_cast<std::uint64_t>(num(a[2]));
+  const auto count = static_cast<std::uint64_t>(num(a[3]));
+  const auto len = static_cast<std::size_t>(num(a[4]));
+  std::vector<std::uint8_t> data(len);
+  long completed = 0, errors = 0;
+  for (auto idx = first; idx < first + count; ++idx) {
+    gpd::fill_pattern(data.data(), len, idx);
+    const auto p = gpd::promise_id(wid, idx);
+    int done = -1;
+    const int rc = gp_host_complete_promise(&done, h, &p, data.data(), len);
+    if (rc != GP_OK) {
+      ++errors;
+      say("error " + std::to_string(idx) + " " + std::to_string(rc) + " " + gp_last_error_message());
+    } else if (done == 1) {
+      ++completed;
+    }
+  }
+  gp_host_close(&h);
+  say("done " + std::to_string(completed) + " " + std::to_string(errors));
   return 0;
 }
 
@@ -440,6 +486,8 @@ int main(int argc, char** argv) {
   if (mode == "host-await") { need(6); return host_await(a); }
   if (mode == "await-loop") { need(5); return await_loop(a); }
   if (mode == "complete") { need(5); return complete(a); }
+  if (mode == "complete-timed") { need(5); return complete_timed(a); }
+  if (mode == "complete-range") { need(5); return complete_range(a); }
   if (mode == "delete") { need(3); return delete_promise(a); }
   if (mode == "race") { need(7); return race(a); }
   if (mode == "crash-complete") { need(6); return crash_complete(a); }
