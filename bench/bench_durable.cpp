@@ -115,6 +115,18 @@ double process_cpu_s() {
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
+// Time the calling thread spent runnable but waiting for a CPU (Linux schedstat), in seconds:
+// on a shared machine the part of a wall-clock figure that is other processes' doing.
+double runqueue_s() {
+  double v = 0;
+  if (FILE* f = std::fopen("/proc/thread-self/schedstat", "r")) {
+    unsigned long long run = 0, wait = 0;
+    if (std::fscanf(f, "%llu %llu", &run, &wait) == 2) v = static_cast<double>(wait) * 1e-9;
+    std::fclose(f);
+  }
+  return v;
+}
+
 void sleep_us(long us) {
   timespec ts{us / 1000000, (us % 1000000) * 1000};
   while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
@@ -298,12 +310,12 @@ enum { R_BEGIN, R_COMMIT, R_LOOKUP, R_UPDATE, R_UPDATE_ZERO, R_BEGIN_READ, R_LOO
 const char* const kRawSql[R_COUNT] = {
     "BEGIN IMMEDIATE",
     "COMMIT",
-    "SELECT state FROM promises WHERE key = ?1",
-    "UPDATE promises SET state = 1, payload = ?2 WHERE key = ?1",
-    "UPDATE promises SET state = 1, payload = zeroblob(?2) WHERE key = ?1",
+    "SELECT state FROM oplog WHERE key = ?1 AND state IS NOT NULL",
+    "UPDATE oplog SET state = 1, payload = ?2 WHERE key = ?1",
+    "UPDATE oplog SET state = 1, payload = zeroblob(?2) WHERE key = ?1",
     "BEGIN",
     "SELECT state, length(payload), CASE WHEN length(payload) <= 65536 THEN payload END "
-    "FROM promises WHERE key = ?1",
+    "FROM oplog WHERE key = ?1 AND state IS NOT NULL",
 };
 
 std::vector<std::string> g_open_pragmas[3];
@@ -377,7 +389,7 @@ struct Raw {
         sqlite3_bind_int64(s[R_UPDATE_ZERO], 2, static_cast<std::int64_t>(len));
         run(R_UPDATE_ZERO);
         sqlite3_blob* b = nullptr;
-        int rc = sqlite3_blob_open(db, "main", "promises", "payload", k, 1, &b);
+        int rc = sqlite3_blob_open(db, "main", "oplog", "payload", k, 1, &b);
         constexpr std::size_t kChunk = 8u << 20;
         for (std::size_t off = 0; off < len && rc == SQLITE_OK; off += kChunk)
           rc = sqlite3_blob_write(b, data + off, static_cast<int>(std::min(kChunk, len - off)), static_cast<int>(off));
@@ -415,7 +427,7 @@ struct Raw {
     auto* out = static_cast<std::uint8_t*>(std::malloc(*len));
     if (!out) fail("raw: malloc");
     sqlite3_blob* b = nullptr;
-    int rc = sqlite3_blob_open(db, "main", "promises", "payload", k, 0, &b);
+    int rc = sqlite3_blob_open(db, "main", "oplog", "payload", k, 0, &b);
     if (rc == SQLITE_OK) rc = sqlite3_blob_read(b, out, static_cast<int>(*len), 0);
     const int crc = sqlite3_blob_close(b);
     check_sql(db, rc == SQLITE_OK ? crc : rc, "raw blob read");
@@ -1402,7 +1414,7 @@ std::string stored_template(long n) {
       return v;
     };
     if (why.empty() && schema_sql(db) != fresh_schema_sql()) why = "its schema differs from the one the core creates now";
-    if (why.empty() && (q("SELECT count(*) FROM promises WHERE state = 0") != n || q("SELECT count(*) FROM promises") != n ||
+    if (why.empty() && (q("SELECT count(*) FROM oplog WHERE state = 0") != n || q("SELECT count(*) FROM oplog WHERE state IS NOT NULL") != n ||
                         q("SELECT max(idx) FROM oplog") != n + 1 || q("SELECT count(*) FROM workers") != 1))
       why = "its rows are not n pending promises of one worker";
     sqlite3_close(db);
@@ -1454,8 +1466,8 @@ struct Store {
   std::unique_ptr<Raw> raw;
   std::vector<std::uint64_t> pick;  // [0, k + warm): ours; [k + warm, 2 (k + warm)): raw
   long k, warm;
-  std::vector<double> us;           // per op: wall, then thread CPU (us/op)
-  double cpu_last = 0, pcpu_last = 0;
+  std::vector<double> us;           // per op: wall, thread CPU, waiting for a CPU (us/op)
+  double cpu_last = 0, pcpu_last = 0, rq_last = 0;
 
   Store(const std::string& tpl, long n_, int which, std::uint64_t seed) : n(n_) {
     work = path_in_dir("gp-durable-stored-work-" + std::to_string(which) + ".db");
@@ -1475,7 +1487,7 @@ struct Store {
       std::swap(all[static_cast<std::size_t>(i)], all[j]);
       pick.push_back(all[static_cast<std::size_t>(i)]);
     }
-    us.assign(2 * OP_COUNT, 0);
+    us.assign(3 * OP_COUNT, 0);
   }
   ~Store() {
     raw.reset();
@@ -1490,7 +1502,7 @@ struct Store {
   double run(int op, long from, long count) {
     static const std::uint8_t payload[16] = {'s', 't', 'o', 'r', 'e', 'd', '-', 'p', 'r', 'o', 'm', 'i', 's', 'e', 's', '!'};
     if (!is_ours(op)) from += k + warm;
-    const double t0 = now_s(), c0 = cpu_s(), p0 = process_cpu_s();
+    const double t0 = now_s(), c0 = cpu_s(), p0 = process_cpu_s(), r0 = runqueue_s();
     for (long i = from; i < from + count; ++i) {
       const gp_promise_id_t p = pid_of(pick[static_cast<std::size_t>(i)]);
       gp_bytes_t out{nullptr, 0};
@@ -1526,6 +1538,7 @@ struct Store {
     }
     cpu_last = (cpu_s() - c0) * 1e6 / static_cast<double>(count);
     pcpu_last = (process_cpu_s() - p0) * 1e6 / static_cast<double>(count);
+    rq_last = (runqueue_s() - r0) * 1e6 / static_cast<double>(count);
     return (now_s() - t0) * 1e6 / static_cast<double>(count);
   }
 
@@ -1540,7 +1553,8 @@ struct Store {
   }
 };
 
-// Per-operation microseconds for both stores (small, large), each (wall, thread CPU) x op, and
+// Per-operation microseconds for both stores (small, large), each (wall, thread CPU, waiting for
+// a CPU) x op, and
 // last the CPU time per completion of the process's other threads (the core's background
 // checkpoints) during the timed completions.  The two stores are open side by side, and blocks
 // of each kind of operation alternate between them (and, within a store, between
@@ -1558,7 +1572,7 @@ std::vector<double> scale_once(const std::string& small_tpl, const std::string& 
       st->run(op, 0, warm);
       if (ref >= 0) st->run(ref, 0, warm);
     }
-    double sum[2][2] = {}, csum[2][2] = {};  // [store][ours, ref]
+    double sum[2][2] = {}, csum[2][2] = {}, rsum[2][2] = {};  // [store][ours, ref]
     for (long b = 0; b < k; b += block) {
       const long cnt = std::min(block, k - b);
       const double c = static_cast<double>(cnt);
@@ -1569,6 +1583,7 @@ std::vector<double> scale_once(const std::string& small_tpl, const std::string& 
         auto timed = [&](int which, int o) {
           sum[si][which] += st.run(o, warm + b, cnt) * c;
           csum[si][which] += st.cpu_last * c;
+          rsum[si][which] += st.rq_last * c;
           if (op == OP_COMPLETE) background += (st.pcpu_last - st.cpu_last) * c;
         };
         const bool ref_first = ref >= 0 && (nb / 2) % 2;
@@ -1583,6 +1598,7 @@ std::vector<double> scale_once(const std::string& small_tpl, const std::string& 
         const auto o = static_cast<std::size_t>(which ? ref : op);
         stores[si]->us[o] = sum[si][which] / kk;
         stores[si]->us[OP_COUNT + o] = csum[si][which] / kk;
+        stores[si]->us[2 * OP_COUNT + o] = rsum[si][which] / kk;
       }
     }
   }
@@ -1598,14 +1614,15 @@ void section_scale() {
   capture_pragmas(path_in_dir("gp-durable-pragmas.db"), GP_SYNCHRONOUS_NORMAL);
   remove_db(path_in_dir("gp-durable-pragmas.db"));
   const std::string small = stored_template(cfg.scale_small), large = stored_template(cfg.scale_large);
-  std::vector<double> t[2][OP_COUNT], c[2][OP_COUNT], background;
+  std::vector<double> t[2][OP_COUNT], c[2][OP_COUNT], rq[2][OP_COUNT], background;
   for (int rep = 0; rep < cfg.scale_repeats; ++rep) {
     const auto us = scale_once(small, large, 1000 + static_cast<std::uint64_t>(rep));
     for (int s = 0; s < 2; ++s) {
-      const auto base = static_cast<std::size_t>(s * 2 * OP_COUNT);
+      const auto base = static_cast<std::size_t>(s * 3 * OP_COUNT);
       for (int op = 0; op < OP_COUNT; ++op) {
         t[s][op].push_back(us[base + static_cast<std::size_t>(op)]);
         c[s][op].push_back(us[base + static_cast<std::size_t>(OP_COUNT + op)]);
+        rq[s][op].push_back(us[base + static_cast<std::size_t>(2 * OP_COUNT + op)]);
       }
     }
     background.push_back(us.back());
@@ -1614,8 +1631,8 @@ void section_scale() {
               "  kind (after warm-up ones) on distinct random stored promises (create appends new ones), in blocks\n"
               "  alternating between the two stores; %d repeats\n",
               cfg.scale_ops, cfg.scale_repeats);
-  std::printf("  %-28s %20s %20s %14s %22s\n", "wall us/op, best (median)", std::to_string(cfg.scale_small).c_str(),
-              std::to_string(cfg.scale_large).c_str(), "ratio (median)", "CPU us/op (med): both");
+  std::printf("  %-28s %20s %20s %14s %22s %14s\n", "wall us/op, best (median)", std::to_string(cfg.scale_small).c_str(),
+              std::to_string(cfg.scale_large).c_str(), "ratio (median)", "CPU us/op (med): both", "CPU wait (med)");
   bool all_ok = true;
   std::string result;
   for (int op = 0; op < OP_COUNT; ++op) {
@@ -1623,17 +1640,23 @@ void section_scale() {
     const double ratio = b.median / a.median;
     if (is_ours(op)) all_ok = all_ok && ratio <= 2;
     const double ca = summarize(c[0][op], false).median, cb = summarize(c[1][op], false).median;
-    std::printf("  %-28s %10.1f (%7.1f) %10.1f (%7.1f) %13.2fx %9.1f %6.1f %5.2fx\n", kOpName[op], a.best, a.median,
-                b.best, b.median, ratio, ca, cb, cb / ca);
-    char buf[320];
-    std::snprintf(buf, sizeof buf, " %s_small_us=%.1f %s_large_us=%.1f %s_ratio=%.2f %s_cpu_small_us=%.1f %s_cpu_large_us=%.1f",
-                  kOpKey[op], a.median, kOpKey[op], b.median, kOpKey[op], ratio, kOpKey[op], ca, kOpKey[op], cb);
+    const double ra = summarize(rq[0][op], false).median, rb = summarize(rq[1][op], false).median;
+    std::printf("  %-28s %10.1f (%7.1f) %10.1f (%7.1f) %13.2fx %9.1f %6.1f %5.2fx %7.1f %6.1f\n", kOpName[op], a.best,
+                a.median, b.best, b.median, ratio, ca, cb, cb / ca, ra, rb);
+    char buf[512];
+    std::snprintf(buf, sizeof buf,
+                  " %s_small_us=%.1f %s_large_us=%.1f %s_ratio=%.2f %s_cpu_small_us=%.1f %s_cpu_large_us=%.1f"
+                  " %s_cpuwait_small_us=%.1f %s_cpuwait_large_us=%.1f",
+                  kOpKey[op], a.median, kOpKey[op], b.median, kOpKey[op], ratio, kOpKey[op], ca, kOpKey[op], cb, kOpKey[op], ra,
+                  kOpKey[op], rb);
     result += buf;
   }
   const double bg = summarize(background, false).median;
   std::printf("  (raw SQLite rows: the same statements on a second connection to the same file, on other random\n"
               "   stored promises, in blocks alternating with golem-promise's: the storage's own cost at each size;\n"
-              "   CPU: the calling thread's; the WAL is checkpointed, untimed, before each kind of operation)\n"
+              "   CPU: the calling thread's; CPU wait: its time runnable but waiting for a CPU (schedstat), the\n"
+              "   part of the wall time that other processes' load adds; the WAL is checkpointed, untimed,\n"
+              "   before each kind of operation)\n"
               "  background checkpoints (the core's thread, copying the pages both connections wrote): %.1f us of\n"
               "  CPU per completion during the timed completions, all four kinds (both stores, ours and raw)\n", bg);
   std::printf("  target: golem-promise operations within 2x: %s\n", all_ok ? "met" : "NOT met");
