@@ -10,7 +10,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Coroutine, Dict, List, Optional, Tuple, Type, Union
 
 from . import _context, _core, _json
-from ._ids import ComponentId, PromiseId, Uuid, WorkerId
+from ._ids import ComponentId, PromiseId, Uuid, WorkerId, _check_utf8
 from ._listing import PromiseInfo, list_promises
 from ._server import Server
 
@@ -241,10 +241,21 @@ class Host:
         synchronous: str = "full",
         busy_timeout: float = 5.0,
     ) -> None:
-        """Opens (creating if needed) the host database at ``path``."""
+        """Opens (creating if needed) the host database at ``path``.
+
+        ValueError if ``path`` has no UTF-8 form (a str with lone surrogates); StorageError,
+        SchemaError or CorruptDatabase if the file cannot be used, leaving it unchanged.
+        """
         path_text = os.fspath(path)
         if not isinstance(path_text, str):
             raise TypeError("path must be a str or os.PathLike[str]")
+        if not path_text.isascii():
+            try:
+                path_text.encode("utf-8")
+            except UnicodeEncodeError:
+                # SQLite takes UTF-8 paths; a str with lone surrogates (an undecodable file
+                # name) has none, and pybind11 would say only "incompatible arguments".
+                raise ValueError(f"path is not valid Unicode text (cannot be encoded as UTF-8): {path_text!r}") from None
         try:
             sync = _SYNCHRONOUS[synchronous.lower()]
         except (KeyError, AttributeError):
@@ -283,6 +294,7 @@ class Host:
         """
         if not isinstance(worker_name, str):
             raise TypeError(f"worker_name must be a str, not {type(worker_name).__name__}")
+        _check_utf8("worker_name", worker_name)
         _core.worker_name_validate(worker_name)
         worker_id = WorkerId(_component_id(component_id), worker_name)
         with self._lock:

@@ -33,9 +33,23 @@ def _check_type(owner: str, field: str, value: object, expected: type) -> None:
         )
 
 
+def _check_utf8(what: str, text: str) -> None:
+    """Raises InvalidId if ``text`` cannot cross into the C library as UTF-8.
+
+    A str with lone surrogates (from ``surrogateescape`` decoding, say) has no UTF-8 form;
+    pybind11 would reject it with a generic TypeError about argument types instead.
+    """
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as e:
+            raise InvalidId(f"{what} is not valid Unicode text ({e.reason} at index {e.start}): {text!r}") from None
+
+
 def _check_text(kind: str, text: object) -> str:
     if not isinstance(text, str):
         raise TypeError(f"{kind}.parse expects a str, not {type(text).__name__}")
+    _check_utf8(f"{kind} text", text)
     return text
 
 
@@ -121,6 +135,7 @@ class WorkerId:
     def __post_init__(self) -> None:
         _check_type("WorkerId", "component_id", self.component_id, ComponentId)
         _check_type("WorkerId", "worker_name", self.worker_name, str)
+        _check_utf8("WorkerId.worker_name", self.worker_name)
 
     def __str__(self) -> str:
         """``{component_uuid}/{worker_name}``."""

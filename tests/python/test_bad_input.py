@@ -1,0 +1,127 @@
+"""Bad input through Python: text with no UTF-8 form, and damaged oplog entries in a file.
+
+Each gives the package's own exception with a clear message; nothing crashes and nothing is
+written.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Callable, List, Tuple
+
+import pytest
+
+import golem_promise as gp
+from golem_promise import ComponentId, Host, InvalidId, PromiseId, Uuid, WorkerId
+
+from conftest import COMPONENT
+
+# A lone surrogate: what os.fsdecode and surrogateescape make of bytes that are not UTF-8.
+LONE = "\udcff"
+CID = str(COMPONENT)
+
+PARSERS: List[Tuple[str, Callable[[str], object], str]] = [
+    ("Uuid.parse", Uuid.parse, f"{CID[:-1]}{LONE}"),
+    ("ComponentId.parse", ComponentId.parse, f"{LONE}{CID}"),
+    ("WorkerId.parse", WorkerId.parse, f"{CID}/w{LONE}"),
+    ("PromiseId.parse", PromiseId.parse, f"{CID}/w{LONE}/2"),
+    ("PromiseId.parse, index", PromiseId.parse, f"{CID}/w/2{LONE}"),
+]
+
+
+@pytest.mark.parametrize("parse, text", [p[1:] for p in PARSERS], ids=[p[0] for p in PARSERS])
+def test_parsing_text_with_lone_surrogates_raises_invalid_id(parse: Callable[[str], object], text: str) -> None:
+    with pytest.raises(InvalidId) as info:
+        parse(text)
+    assert isinstance(info.value, ValueError)
+    assert "UTF-8" in str(info.value) or "Unicode" in str(info.value)
+
+
+def test_a_worker_id_with_a_lone_surrogate_in_its_name_raises_invalid_id() -> None:
+    with pytest.raises(InvalidId, match="worker_name"):
+        WorkerId(COMPONENT, f"name{LONE}")
+
+
+def test_opening_a_worker_with_a_lone_surrogate_in_its_name_raises_invalid_id(host: Host) -> None:
+    with pytest.raises(InvalidId, match="worker_name"):
+        host.worker(COMPONENT, f"name{LONE}")
+    with pytest.raises(InvalidId):
+        host.worker(f"{LONE}{CID}", "name")
+    assert host.list_promises() == []
+
+
+def test_promise_calls_with_unencodable_id_text_raise_invalid_id(host: Host) -> None:
+    w = host.worker(COMPONENT, "caller")
+    pid = w.create_promise()
+    bad = f"{CID}/caller{LONE}/{pid.oplog_idx}"
+    before = host.oplog(w.worker_id)
+    calls: List[Callable[[], object]] = [
+        lambda: host.complete_promise(bad, b"x"),
+        lambda: host.poll_promise(bad),
+        lambda: host.await_promise(bad, timeout=0),
+        lambda: host.delete_promise(bad),
+        lambda: w.complete_promise(bad, b"x"),
+        lambda: w.poll_promise(bad),
+        lambda: w.await_promise(bad, timeout=0),
+        lambda: w.delete_promise(bad),
+        lambda: host.oplog(f"{CID}/caller{LONE}"),
+    ]
+    for call in calls:
+        with pytest.raises(InvalidId):
+            call()
+    assert host.oplog(w.worker_id) == before
+    assert host.poll_promise(pid) is None
+
+
+def test_module_level_calls_with_unencodable_id_text_raise_invalid_id() -> None:
+    with pytest.raises(InvalidId):
+        gp.complete_promise(f"{CID}/w{LONE}/2", b"x")
+
+
+def test_a_host_path_with_a_lone_surrogate_raises_value_error_and_creates_nothing(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="UTF-8") as info:
+        Host(str(tmp_path / f"host{LONE}.db"))
+    assert not isinstance(info.value, gp.GolemPromiseError) or isinstance(info.value, InvalidId)
+    assert list(tmp_path.iterdir()) == []
+
+
+def _damage_entry(db: Path, idx: int, garbage: bytes) -> None:
+    conn = sqlite3.connect(db)
+    try:
+        with conn:
+            changed = conn.execute("UPDATE oplog SET entry = ? WHERE idx = ?", (garbage, idx)).rowcount
+        assert changed == 1
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize(
+    "garbage", [b"\xff" * 16, b"not a flatbuffer, just some text", b"\x04\x00\x00", bytes(64)],
+    ids=["ones", "text", "short", "zeros"],
+)
+def test_a_damaged_oplog_entry_raises_corrupt_database(tmp_path: Path, garbage: bytes) -> None:
+    db = tmp_path / "damaged.db"
+    with Host(db) as host:
+        w = host.worker(COMPONENT, "victim")
+        pid = w.create_promise()  # 2
+        assert w.complete_promise(pid, b"abc")  # 3
+        w.get_oplog_index()  # 4
+        wid = w.worker_id
+    _damage_entry(db, 3, garbage)
+    before = db.read_bytes()
+
+    with Host(db) as host:
+        with pytest.raises(gp.CorruptDatabase) as info:
+            host.oplog(wid)
+        assert info.value.code == -4
+        assert str(info.value)
+        # Replaying the worker reaches the damaged entry: a call fails (replay may read ahead,
+        # so possibly one before it), nothing is answered from garbage, nothing is written.
+        w = host.worker(COMPONENT, "victim")
+        with pytest.raises(gp.CorruptDatabase):
+            assert w.create_promise() == pid
+            w.complete_promise(pid, b"abc")
+        # The promise itself is intact for outside parties.
+        assert host.poll_promise(pid) == b"abc"
+    assert db.read_bytes() == before
