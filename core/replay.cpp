@@ -7,6 +7,7 @@
 // writes nothing.  When the recorded entries run out, the worker is live again.  An await
 // that was still waiting at the crash was never recorded, so it runs live against the store.
 #include <algorithm>
+#include <cstdio>
 
 #include "error.hpp"
 #include "host.hpp"
@@ -28,19 +29,27 @@ const char* kind_name(OplogKind k) {
   return "unknown";
 }
 
-std::string describe(OplogKind kind, const PromiseId* promise, std::optional<std::uint64_t> payload_len) {
+// payload_hash is given when two payloads differ only in content, so the texts differ too.
+std::string describe(OplogKind kind, const PromiseId* promise, std::optional<std::uint64_t> payload_len,
+                     std::optional<std::uint64_t> payload_hash = std::nullopt) {
   std::string s = kind_name(kind);
   s += "(";
   // create-promise records the id it returned, which is no argument of the call.
   if (promise && kind != OplogKind::create_promise) s += promise->to_string();
   if (payload_len) s += ", " + std::to_string(*payload_len) + " bytes";
+  if (payload_hash) {
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(*payload_hash));
+    s += std::string(", fnv1a64 ") + hex;
+  }
   return s + ")";
 }
 
-std::string describe(const OplogEntry& e) {
+std::string describe(const OplogEntry& e, bool with_hash) {
   const bool with_payload = e.kind == OplogKind::complete_promise;
   return describe(e.kind, e.promise ? &*e.promise : nullptr,
-                  with_payload ? std::optional<std::uint64_t>(e.payload_len) : std::nullopt);
+                  with_payload ? std::optional<std::uint64_t>(e.payload_len) : std::nullopt,
+                  with_hash ? std::optional<std::uint64_t>(e.payload_hash) : std::nullopt);
 }
 
 }  // namespace
@@ -85,11 +94,16 @@ std::optional<OplogEntry> Worker::replay(const Call& call) {
   }
   if (!same) {
     const bool with_payload = call.kind == OplogKind::complete_promise;
+    // Same call, same length, other bytes: name the hashes, or both texts would read the same.
+    const bool with_hash = with_payload && e.kind == call.kind && e.payload_len == call.len &&
+                           e.promise && call.promise && *e.promise == *call.promise;
     throw Error(Errc::non_determinism,
                 "non-deterministic replay of worker " + id_.to_string() + " at oplog index " +
-                    std::to_string(e.idx) + ": recorded " + describe(e) + ", attempted " +
+                    std::to_string(e.idx) + ": recorded " + describe(e, with_hash) + ", attempted " +
                     describe(call.kind, call.promise,
-                             with_payload ? std::optional<std::uint64_t>(call.len) : std::nullopt));
+                             with_payload ? std::optional<std::uint64_t>(call.len) : std::nullopt,
+                             with_hash ? std::optional<std::uint64_t>(fnv1a64(call.data, call.len))
+                                       : std::nullopt));
   }
   replay_next_ = replay_next_ < replay_end_ ? replay_next_ + 1 : 0;  // past the end: live
   auto out = std::move(ahead_.front());

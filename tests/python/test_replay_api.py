@@ -128,6 +128,13 @@ def test_an_await_pending_at_the_crash_returns_at_once_if_completed_meanwhile(tm
         assert [e.kind for e in host.oplog(w.worker_id)][-1] == "await-promise"
 
 
+def _fnv1a64(data: bytes) -> int:
+    h = 0xCBF29CE484222325
+    for b in data:
+        h = ((h ^ b) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
 # Each divergence: (the replayed calls, expected oplog index, recorded text, attempted text).
 # `{p}` is the recorded promise id, `{q}` an id of a promise the recorded run never made.
 Divergence = Callable[[Worker, PromiseId, PromiseId], object]
@@ -150,8 +157,9 @@ DIVERGENCES: List[tuple[str, Divergence, int, str, str]] = [
         "different payload, same length",
         lambda w, p, q: (w.create_promise(), w.complete_promise(p, b"two")),
         3,
-        "complete-promise({p}, 3 bytes)",
-        "complete-promise({p}, 3 bytes)",
+        # The same length: the texts name each payload's FNV-1a hash, so they differ.
+        f"complete-promise({{p}}, 3 bytes, fnv1a64 {_fnv1a64(b'one'):016x})",
+        f"complete-promise({{p}}, 3 bytes, fnv1a64 {_fnv1a64(b'two'):016x})",
     ),
     (
         "different payload length",
