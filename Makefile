@@ -46,7 +46,8 @@ typecheck: venv
 	$(PY) -m mypy --strict python/golem_promise examples tests/python
 
 # The C and C++ suites once more under AddressSanitizer + UndefinedBehaviorSanitizer (without
-# the 512 MiB payload test, label "huge": slow there and disk-bound; the plain ctest runs it).
+# the huge-payload tests, label "huge": slow there, and RSS would count the sanitizers' shadow
+# memory; the plain ctest runs them).
 asan:
 	cmake -S . -B $(ASAN_BUILD) -G Ninja -DGP_SANITIZE=ON -DGP_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug
 	cmake --build $(ASAN_BUILD) -j $(JOBS)

@@ -48,6 +48,7 @@
 #include <golem_promise.h>
 #include <sqlite3.h>
 
+#include <fcntl.h>
 #include <grp.h>
 #include <unistd.h>
 
@@ -472,6 +473,60 @@ int big_await(char** a) {
   return 0;
 }
 
+long status_kib(const char* key) {
+  std::FILE* f = std::fopen("/proc/self/status", "r");
+  if (!f) return -1;
+  char line[256];
+  long v = -1;
+  const std::size_t kl = std::strlen(key);
+  while (std::fgets(line, sizeof line, f))
+    if (std::strncmp(line, key, kl) == 0 && line[kl] == ':') v = std::atol(line + kl + 1);
+  std::fclose(f);
+  return v;
+}
+
+// big-cycle DB WORKER LEN SEED: in this one process, create a promise, complete it from a
+// buffer of LEN pattern bytes, free the buffer, await the payload and check it.  Reports the
+// RSS after opening the host and the peak RSS (VmHWM, reset after opening) in KiB.
+int big_cycle(char** a) {
+  gp_host* h = open_host(a[0], 0, 0, GP_SYNCHRONOUS_NORMAL);
+  gp_worker* w = nullptr;
+  const gp_worker_id_t wid = worker(a[1]);
+  if (gp_worker_open(&w, h, &wid) != GP_OK) die(std::string("gp_worker_open ") + gp_last_error_message());
+  gp_promise_id_t p{};
+  if (gp_worker_create_promise(&p, w) != GP_OK) die(std::string("create ") + gp_last_error_message());
+  const auto len = static_cast<std::size_t>(num(a[2]));
+  const auto seed = static_cast<std::uint64_t>(num(a[3]));
+  const int fd = ::open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
+  const bool reset = fd >= 0 && ::write(fd, "5", 1) == 1;
+  if (fd >= 0) ::close(fd);
+  if (!reset) {
+    say("skip cannot reset the peak RSS through /proc/self/clear_refs");
+    return 0;
+  }
+  const long base = status_kib("VmRSS");
+  int done = -1;
+  int rc = GP_OK;
+  {
+    std::vector<std::uint8_t> data(len);
+    gpd::fill_pattern(data.data(), len, seed);
+    rc = gp_host_complete_promise(&done, h, &p, data.data(), len);
+  }
+  gp_bytes_t b{nullptr, 0};
+  if (rc == GP_OK) rc = gp_worker_await_promise(&b, w, &p, 0);
+  std::int64_t mismatch = -1;
+  if (rc == GP_OK) {
+    mismatch = b.len == len ? gpd::pattern_mismatch(b.data, b.len, seed) : static_cast<std::int64_t>(b.len);
+  }
+  const long peak = status_kib("VmHWM");
+  say("result " + std::to_string(rc) + " " + std::to_string(done) + " " + std::to_string(mismatch) + " " +
+      std::to_string(base) + " " + std::to_string(peak) + " " + err_text(rc));
+  gp_bytes_free(&b);
+  gp_worker_close(&w);
+  gp_host_close(&h);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -497,5 +552,6 @@ int main(int argc, char** argv) {
   if (mode == "memstatus") return memstatus(n, a);
   if (mode == "open-race") { need(4); return open_race(a); }
   if (mode == "big-await") { need(6); return big_await(a); }
+  if (mode == "big-cycle") { need(4); return big_cycle(a); }
   die("unknown mode " + mode);
 }
