@@ -4,6 +4,10 @@
 // into dataclasses), payloads are copied into `bytes` and every gp_bytes_t is freed, the GIL is
 // released around every database call, and a failing status is handed to
 // golem_promise._errors.error_from_status, the one place that maps codes to exception types.
+//
+// Promise ids travel in their C form too: a promise id argument is the gp_promise_id_t as bytes
+// (the package keeps it on each PromiseId, so passing an id costs one copy instead of a tuple
+// conversion and a name check per call), and every promise id returned comes with its C form.
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
@@ -29,7 +33,8 @@ namespace {
 
 using UuidT = std::tuple<std::uint64_t, std::uint64_t>;
 using WorkerIdT = std::tuple<std::uint64_t, std::uint64_t, std::string>;
-using PromiseIdT = std::tuple<std::uint64_t, std::uint64_t, std::string, std::uint64_t>;
+// (high_bits, low_bits, worker_name, oplog_idx, c_form): see promise_to_python.
+using PromiseIdT = py::tuple;
 using OplogEntryT = std::tuple<std::uint64_t, std::int32_t, std::int32_t, std::int64_t,
                                PromiseIdT, bool, bool, std::uint64_t, std::uint64_t>;
 
@@ -87,21 +92,40 @@ gp_worker_id_t to_c_worker_id(const WorkerIdT &w) {
     return out;
 }
 
-gp_promise_id_t to_c_promise_id(const PromiseIdT &p) {
-    gp_promise_id_t out{};
-    out.worker_id = to_c_worker_id(WorkerIdT{std::get<0>(p), std::get<1>(p), std::get<2>(p)});
-    out.oplog_idx = std::get<3>(p);
-    return out;
-}
-
 WorkerIdT from_c_worker_id(const gp_worker_id_t &w) {
     return WorkerIdT{w.component_id.high_bits, w.component_id.low_bits,
                      std::string(w.worker_name, strnlen(w.worker_name, sizeof w.worker_name))};
 }
 
-PromiseIdT from_c_promise_id(const gp_promise_id_t &p) {
-    auto [high, low, name] = from_c_worker_id(p.worker_id);
-    return PromiseIdT{high, low, std::move(name), p.oplog_idx};
+/** A promise id's C form: the gp_promise_id_t's bytes (padding zeroed by the caller). */
+py::bytes c_form(const gp_promise_id_t &p) {
+    return py::bytes(reinterpret_cast<const char *>(&p), sizeof p);
+}
+
+/** A promise id the library returned: (high_bits, low_bits, worker_name, oplog_idx, c_form). */
+PromiseIdT promise_to_python(const gp_promise_id_t &p) {
+    const auto &w = p.worker_id;
+    return py::make_tuple(w.component_id.high_bits, w.component_id.low_bits,
+                          py::str(w.worker_name, strnlen(w.worker_name, sizeof w.worker_name)),
+                          p.oplog_idx, c_form(p));
+}
+
+/** A promise id argument: the C form made by promise_to_python or promise_id_make.  Bytes of
+ *  any other size are a TypeError; forged bytes of the right size are checked by the library
+ *  (GP_EINVAL), never trusted. */
+gp_promise_id_t promise_arg(py::handle obj) {
+    if (!PyBytes_Check(obj.ptr()) || PyBytes_GET_SIZE(obj.ptr()) != sizeof(gp_promise_id_t))
+        throw py::type_error("promise id: expected the C form of a golem_promise.PromiseId");
+    gp_promise_id_t out;
+    std::memcpy(&out, PyBytes_AS_STRING(obj.ptr()), sizeof out);
+    return out;
+}
+
+/** gp_promise_id_t of fields, zeroed first so equal ids have equal C forms. */
+gp_promise_id_t zeroed_promise_id() {
+    gp_promise_id_t out;
+    std::memset(&out, 0, sizeof out);
+    return out;
 }
 
 std::string c_string_arg(const std::string &text, const char *what) {
@@ -264,7 +288,7 @@ py::bytes await_in_slices(G &guard, const char *what, AwaitFn await_fn,
 
 OplogEntryT from_c_entry(const gp_oplog_entry_t &e) {
     return OplogEntryT{e.oplog_idx,     e.kind,           e.status,
-                       e.timestamp_us,  from_c_promise_id(e.promise_id),
+                       e.timestamp_us,  promise_to_python(e.promise_id),
                        e.has_payload != 0, e.result_flag != 0,
                        e.payload_len,   e.payload_hash};
 }
@@ -280,15 +304,16 @@ public:
         return from_c_worker_id(out);
     }
 
-    PromiseIdT create_promise() {
+    /** (oplog_idx, c_form): the id is this worker's, whose fields the caller has. */
+    py::tuple create_promise() {
         Use use(*this, "worker");
-        gp_promise_id_t out{};
+        gp_promise_id_t out = zeroed_promise_id();
         check(call_without_gil([&] { return gp_worker_create_promise(&out, use.get()); }));
-        return from_c_promise_id(out);
+        return py::make_tuple(out.oplog_idx, c_form(out));
     }
 
-    bool complete_promise(const PromiseIdT &pid, py::handle data) {
-        const gp_promise_id_t id = to_c_promise_id(pid);
+    bool complete_promise(py::handle pid, py::handle data) {
+        const gp_promise_id_t id = promise_arg(pid);
         InputBuffer buf(data);
         Use use(*this, "worker");
         int completed = 0;
@@ -298,8 +323,8 @@ public:
         return completed != 0;
     }
 
-    std::optional<py::bytes> poll_promise(const PromiseIdT &pid) {
-        const gp_promise_id_t id = to_c_promise_id(pid);
+    std::optional<py::bytes> poll_promise(py::handle pid) {
+        const gp_promise_id_t id = promise_arg(pid);
         Use use(*this, "worker");
         OwnedBytes out;
         int ready = 0;
@@ -308,8 +333,8 @@ public:
         return out.to_python();
     }
 
-    py::bytes await_promise(const PromiseIdT &pid, std::optional<double> timeout) {
-        const gp_promise_id_t id = to_c_promise_id(pid);
+    py::bytes await_promise(py::handle pid, std::optional<double> timeout) {
+        const gp_promise_id_t id = promise_arg(pid);
         return await_in_slices(
             *this, "worker",
             [&id](gp_bytes_t *out, gp_worker *w, std::int64_t ms) {
@@ -318,8 +343,8 @@ public:
             timeout);
     }
 
-    void delete_promise(const PromiseIdT &pid) {
-        const gp_promise_id_t id = to_c_promise_id(pid);
+    void delete_promise(py::handle pid) {
+        const gp_promise_id_t id = promise_arg(pid);
         Use use(*this, "worker");
         check(call_without_gil([&] { return gp_worker_delete_promise(use.get(), &id); }));
     }
@@ -491,8 +516,8 @@ public:
         return std::make_unique<Worker>(w);
     }
 
-    bool complete_promise(const PromiseIdT &pid, py::handle data) {
-        const gp_promise_id_t id = to_c_promise_id(pid);
+    bool complete_promise(py::handle pid, py::handle data) {
+        const gp_promise_id_t id = promise_arg(pid);
         InputBuffer buf(data);
         Use use(*this, "host");
         int completed = 0;
@@ -502,8 +527,8 @@ public:
         return completed != 0;
     }
 
-    std::optional<py::bytes> poll_promise(const PromiseIdT &pid) {
-        const gp_promise_id_t id = to_c_promise_id(pid);
+    std::optional<py::bytes> poll_promise(py::handle pid) {
+        const gp_promise_id_t id = promise_arg(pid);
         Use use(*this, "host");
         OwnedBytes out;
         int ready = 0;
@@ -512,8 +537,8 @@ public:
         return out.to_python();
     }
 
-    py::bytes await_promise(const PromiseIdT &pid, std::optional<double> timeout) {
-        const gp_promise_id_t id = to_c_promise_id(pid);
+    py::bytes await_promise(py::handle pid, std::optional<double> timeout) {
+        const gp_promise_id_t id = promise_arg(pid);
         return await_in_slices(
             *this, "host",
             [&id](gp_bytes_t *out, gp_host *h, std::int64_t ms) {
@@ -522,8 +547,8 @@ public:
             timeout);
     }
 
-    void delete_promise(const PromiseIdT &pid) {
-        const gp_promise_id_t id = to_c_promise_id(pid);
+    void delete_promise(py::handle pid) {
+        const gp_promise_id_t id = promise_arg(pid);
         Use use(*this, "host");
         check(call_without_gil([&] { return gp_host_delete_promise(use.get(), &id); }));
     }
@@ -581,7 +606,7 @@ public:
             result.reserve(list.count);
             for (std::size_t i = 0; i < list.count; ++i) {
                 const gp_promise_info_t &p = list.items[i];
-                result.emplace_back(from_c_promise_id(p.promise_id), p.state, p.payload_len);
+                result.emplace_back(promise_to_python(p.promise_id), p.state, p.payload_len);
             }
         } catch (...) {
             gp_promise_list_free(&list);
@@ -592,8 +617,8 @@ public:
     }
 
     /** gp_host_get_promise: a handle for Golem 1.3+'s get-promise (lazy: reads nothing). */
-    std::unique_ptr<Promise> get_promise(const PromiseIdT &pid) {
-        const gp_promise_id_t id = to_c_promise_id(pid);
+    std::unique_ptr<Promise> get_promise(py::handle pid) {
+        const gp_promise_id_t id = promise_arg(pid);
         Use use(*this, "host");
         gp_promise *p = nullptr;
         call_with_gil([&] { return gp_host_get_promise(&p, use.get(), &id); });
@@ -677,13 +702,22 @@ std::string worker_id_format(const WorkerIdT &wid) {
 
 PromiseIdT promise_id_parse(const std::string &text) {
     const std::string t = c_string_arg(text, "promise id");
-    gp_promise_id_t out{};
+    gp_promise_id_t out = zeroed_promise_id();
     call_with_gil([&] { return gp_promise_id_parse(&out, t.c_str()); });
-    return from_c_promise_id(out);
+    return promise_to_python(out);
 }
 
-std::string promise_id_format(const PromiseIdT &pid) {
-    const gp_promise_id_t id = to_c_promise_id(pid);
+/** The C form of a promise id built from fields; InvalidId if the worker name breaks the rule. */
+py::bytes promise_id_make(std::uint64_t high, std::uint64_t low, const std::string &name,
+                          std::uint64_t oplog_idx) {
+    gp_promise_id_t id = zeroed_promise_id();
+    id.worker_id = to_c_worker_id(WorkerIdT{high, low, name});
+    id.oplog_idx = oplog_idx;
+    return c_form(id);
+}
+
+std::string promise_id_format(py::handle pid) {
+    const gp_promise_id_t id = promise_arg(pid);
     char buf[GP_PROMISE_ID_TEXT_SIZE] = {};
     call_with_gil([&] { return gp_promise_id_format(buf, sizeof buf, &id); });
     return std::string(buf);
@@ -756,8 +790,12 @@ PYBIND11_MODULE(_core, m) {
           "gp_worker_id_parse -> (high_bits, low_bits, worker_name).");
     m.def("worker_id_format", &worker_id_format, py::arg("worker_id"), "gp_worker_id_format.");
     m.def("promise_id_parse", &promise_id_parse, py::arg("text"),
-          "gp_promise_id_parse -> (high_bits, low_bits, worker_name, oplog_idx).");
-    m.def("promise_id_format", &promise_id_format, py::arg("promise_id"), "gp_promise_id_format.");
+          "gp_promise_id_parse -> (high_bits, low_bits, worker_name, oplog_idx, c_form).");
+    m.def("promise_id_make", &promise_id_make, py::arg("high_bits"), py::arg("low_bits"),
+          py::arg("worker_name"), py::arg("oplog_idx"),
+          "The C form of a promise id (gp_worker_id_make checks the worker name).");
+    m.def("promise_id_format", &promise_id_format, py::arg("promise_id"),
+          "gp_promise_id_format of a promise id's C form.");
 
     py::class_<Worker>(m, "Worker", "A gp_worker handle.")
         .def("close", &Worker::close, "gp_worker_close (deferred until calls in progress return).")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextvars
-from typing import TYPE_CHECKING, Optional, Tuple
+from typing import TYPE_CHECKING, Callable, Optional, Tuple
 
 if TYPE_CHECKING:
     from ._host import Worker
@@ -20,9 +20,9 @@ _tokens: contextvars.ContextVar[Tuple[contextvars.Token[Optional[Worker]], ...]]
 )
 
 
-def get_current() -> Optional[Worker]:
-    """The worker of the innermost ``with worker:`` block in this context, if any."""
-    return _current.get()
+#: The worker of the innermost ``with worker:`` block in this context, if any.  The ContextVar's
+#: own ``get`` (no Python frame): every module-level call asks it.
+get_current: Callable[[], Optional[Worker]] = _current.get
 
 
 def push(worker: Worker) -> None:

@@ -10,7 +10,16 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Coroutine, Dict, List, Optional, Tuple, Type, Union
 
 from . import _context, _core, _json
-from ._ids import ComponentId, PromiseId, Uuid, WorkerId, _check_utf8
+from ._ids import (
+    ComponentId,
+    PromiseId,
+    Uuid,
+    WorkerId,
+    _check_utf8,
+    _promise_c_form,
+    _promise_id_from_c,
+    _promise_id_from_core,
+)
 from ._listing import PromiseInfo, list_promises
 from ._server import Server
 
@@ -27,14 +36,6 @@ PromiseIdLike = Union[PromiseId, str]
 ComponentIdLike = Union[ComponentId, Uuid, str, _uuid.UUID]
 
 _SYNCHRONOUS = {"full": _core.SYNCHRONOUS_FULL, "normal": _core.SYNCHRONOUS_NORMAL}
-
-
-def _promise_tuple(promise_id: PromiseIdLike) -> Tuple[int, int, str, int]:
-    if isinstance(promise_id, str):
-        promise_id = PromiseId.parse(promise_id)
-    if not isinstance(promise_id, PromiseId):
-        raise TypeError(f"promise_id must be a PromiseId or str, not {type(promise_id).__name__}")
-    return promise_id._as_tuple()
 
 
 def _worker_id(worker_id: Union[WorkerId, str]) -> WorkerId:
@@ -82,9 +83,11 @@ class OplogEntry:
     payload_hash: int
 
     @classmethod
-    def _from_core(cls, t: Tuple[int, int, int, int, Tuple[int, int, str, int], bool, bool, int, int]) -> OplogEntry:
+    def _from_core(
+        cls, t: Tuple[int, int, int, int, Tuple[int, int, str, int, bytes], bool, bool, int, int]
+    ) -> OplogEntry:
         idx, kind, status, ts, pid, has_payload, flag, plen, phash = t
-        promise_id = None if pid[2] == "" else PromiseId._from_tuple(pid)
+        promise_id = None if pid[2] == "" else _promise_id_from_core(pid)
         return cls(
             idx, _core.oplog_kind_name(kind), status, ts, promise_id, has_payload, flag, plen, phash
         )
@@ -122,8 +125,9 @@ class Worker:
 
     def create_promise(self) -> PromiseId:
         """Creates a pending promise; its ``oplog_idx`` is the index of the entry this appends."""
-        # The id is always this worker's: reuse its WorkerId rather than rebuild four dataclasses.
-        return PromiseId(self._worker_id, self._handle.create_promise()[3])
+        # The id is always this worker's: reuse its WorkerId; the library made it, so it is valid.
+        oplog_idx, c_form = self._handle.create_promise()
+        return _promise_id_from_c(self._worker_id, oplog_idx, c_form)
 
     def await_promise(self, promise_id: PromiseIdLike, timeout: Optional[float] = None) -> bytes:
         """Waits until this worker's promise is completed and returns its payload.
@@ -133,7 +137,7 @@ class Worker:
         while waiting, PromiseNotOwned if another worker created it.  The GIL is released
         while waiting, and Ctrl-C interrupts the wait.
         """
-        return self._handle.await_promise(_promise_tuple(promise_id), timeout)
+        return self._handle.await_promise(_promise_c_form(promise_id), timeout)
 
     def await_promise_async(self, promise_id: PromiseIdLike, timeout: Optional[float] = None) -> Coroutine[Any, Any, bytes]:
         """As :meth:`await_promise`, for asyncio: awaiting it does not block the event loop.
@@ -156,7 +160,7 @@ class Worker:
 
         Raises PromiseNotFound if it does not exist.
         """
-        return self._handle.poll_promise(_promise_tuple(promise_id))
+        return self._handle.poll_promise(_promise_c_form(promise_id))
 
     def complete_promise(self, promise_id: PromiseIdLike, data: BytesLike) -> bool:
         """Completes a pending promise with ``data``; True if this call completed it.
@@ -164,11 +168,11 @@ class Worker:
         False if it was already completed (the first payload wins).  Raises PromiseNotFound if
         it does not exist.  Any worker may complete any promise of the host.
         """
-        return self._handle.complete_promise(_promise_tuple(promise_id), data)
+        return self._handle.complete_promise(_promise_c_form(promise_id), data)
 
     def delete_promise(self, promise_id: PromiseIdLike) -> None:
         """Deletes the promise, pending or completed; a no-op if it does not exist."""
-        self._handle.delete_promise(_promise_tuple(promise_id))
+        self._handle.delete_promise(_promise_c_form(promise_id))
 
     def get_oplog_index(self) -> int:
         """Golem's get-oplog-index: appends a no-op entry and returns its index."""
@@ -311,15 +315,15 @@ class Host:
         False if it was already completed (first payload wins); PromiseNotFound if it does not
         exist.
         """
-        return self._handle.complete_promise(_promise_tuple(promise_id), data)
+        return self._handle.complete_promise(_promise_c_form(promise_id), data)
 
     def poll_promise(self, promise_id: PromiseIdLike) -> Optional[bytes]:
         """The payload if completed, None if pending; PromiseNotFound if it does not exist."""
-        return self._handle.poll_promise(_promise_tuple(promise_id))
+        return self._handle.poll_promise(_promise_c_form(promise_id))
 
     def await_promise(self, promise_id: PromiseIdLike, timeout: Optional[float] = None) -> bytes:
         """Waits for any worker's promise and returns its payload (see Worker.await_promise)."""
-        return self._handle.await_promise(_promise_tuple(promise_id), timeout)
+        return self._handle.await_promise(_promise_c_form(promise_id), timeout)
 
     def await_promise_async(self, promise_id: PromiseIdLike, timeout: Optional[float] = None) -> Coroutine[Any, Any, bytes]:
         """As :meth:`await_promise`, for asyncio: awaiting it does not block the event loop.
@@ -338,7 +342,7 @@ class Host:
 
     def delete_promise(self, promise_id: PromiseIdLike) -> None:
         """Deletes the promise, waking its waiters with PromiseNotFound; idempotent."""
-        self._handle.delete_promise(_promise_tuple(promise_id))
+        self._handle.delete_promise(_promise_c_form(promise_id))
 
     def await_promise_json(self, promise_id: PromiseIdLike, timeout: Optional[float] = None) -> Any:
         """As :meth:`await_promise`, decoding the payload as UTF-8 JSON."""

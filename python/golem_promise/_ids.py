@@ -2,13 +2,20 @@
 
 Field names and order match Golem's ``golem:api/host`` records.  ``str(x)`` gives the text form
 and ``X.parse(text)`` reads it back, both through the C library so Python and C agree.
+
+Ids that come back from the C library (created promises, parsed text, listings, oplog entries)
+are already valid, so they are built without re-validation and keep their C form (the
+``gp_promise_id_t`` bytes) on the side; passing such an id back to the library is then one
+copy.  Ids a user constructs are validated when constructed (field types and ranges) and when
+first passed to the library (the worker name), which also stores their C form.  The C form is
+no field: equality, hashing, ``repr``, pickling and ``dataclasses`` functions ignore it.
 """
 
 from __future__ import annotations
 
 import uuid as _uuid
 from dataclasses import dataclass
-from typing import Tuple
+from typing import Dict, Tuple
 
 from . import _core
 from ._errors import InvalidId
@@ -174,16 +181,73 @@ class PromiseId:
         """``{component_uuid}/{worker_name}/{oplog_idx}``."""
         return f"{self.worker_id}/{self.oplog_idx}"
 
+    def __reduce__(self) -> Tuple[type, Tuple[WorkerId, int]]:
+        # Fields only: the cached C form is rebuilt (and re-checked) where it is next used.
+        return (PromiseId, (self.worker_id, self.oplog_idx))
+
     @classmethod
     def parse(cls, text: str) -> PromiseId:
         """Reads ``uuid/worker_name/oplog_idx``; raises InvalidId if malformed."""
-        high, low, name, idx = _core.promise_id_parse(_check_text("PromiseId", text))
-        return cls(WorkerId(ComponentId(Uuid(high, low)), name), idx)
+        return _promise_id_from_core(_core.promise_id_parse(_check_text("PromiseId", text)))
 
-    def _as_tuple(self) -> Tuple[int, int, str, int]:
-        u = self.worker_id.component_id.uuid
-        return (u.high_bits, u.low_bits, self.worker_id.worker_name, self.oplog_idx)
 
-    @classmethod
-    def _from_tuple(cls, t: Tuple[int, int, str, int]) -> PromiseId:
-        return cls(WorkerId(ComponentId(Uuid(t[0], t[1])), t[2]), t[3])
+# ------------------------------------------------------------------ ids from and to the library
+
+_new = object.__new__
+
+# Ids from the library usually name a few workers many times (an oplog, a listing): share one
+# WorkerId per worker.  Bounded, so a process that sees many workers does not grow it forever.
+_WORKER_IDS_MAX = 256
+_worker_ids: Dict[Tuple[int, int, str], WorkerId] = {}
+
+
+def _worker_id_from_core(high: int, low: int, name: str) -> WorkerId:
+    """A WorkerId for fields the library produced (valid by construction: no re-validation)."""
+    key = (high, low, name)
+    worker_id = _worker_ids.get(key)
+    if worker_id is None:
+        uuid = _new(Uuid)
+        uuid.__dict__.update(high_bits=high, low_bits=low)
+        component = _new(ComponentId)
+        component.__dict__["uuid"] = uuid
+        worker_id = _new(WorkerId)
+        worker_id.__dict__.update(component_id=component, worker_name=name)
+        if len(_worker_ids) >= _WORKER_IDS_MAX:
+            _worker_ids.clear()
+        _worker_ids[key] = worker_id
+    return worker_id
+
+
+def _promise_id_from_c(worker_id: WorkerId, oplog_idx: int, c_form: bytes) -> PromiseId:
+    """A PromiseId the library returned, with its C form (no re-validation: it is valid)."""
+    promise_id = _new(PromiseId)
+    d = promise_id.__dict__
+    d["worker_id"] = worker_id
+    d["oplog_idx"] = oplog_idx
+    d["_c"] = c_form
+    return promise_id
+
+
+def _promise_id_from_core(t: Tuple[int, int, str, int, bytes]) -> PromiseId:
+    """A PromiseId from the ``(high, low, name, oplog_idx, c_form)`` tuple ``_core`` returns."""
+    return _promise_id_from_c(_worker_id_from_core(t[0], t[1], t[2]), t[3], t[4])
+
+
+def _promise_c_form(promise_id: object) -> bytes:
+    """The C form of a promise id argument (a PromiseId or its text), for ``_core``.
+
+    Cached on the PromiseId; the first use of a user-constructed id checks its worker name
+    (InvalidId) in the library.
+    """
+    c_form = getattr(promise_id, "_c", None)
+    if c_form is not None and type(promise_id) is PromiseId:
+        return c_form  # type: ignore[no-any-return]
+    if isinstance(promise_id, str):
+        return PromiseId.parse(promise_id).__dict__["_c"]  # type: ignore[no-any-return]
+    if not isinstance(promise_id, PromiseId):
+        raise TypeError(f"promise_id must be a PromiseId or str, not {type(promise_id).__name__}")
+    w = promise_id.worker_id
+    u = w.component_id.uuid
+    c_form = _core.promise_id_make(u.high_bits, u.low_bits, w.worker_name, promise_id.oplog_idx)
+    object.__setattr__(promise_id, "_c", c_form)
+    return c_form

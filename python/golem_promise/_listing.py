@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import List, Optional
 
 from . import _core
-from ._ids import PromiseId, WorkerId
+from ._ids import PromiseId, WorkerId, _promise_id_from_core
 
 __all__ = ["PromiseInfo", "list_promises", "PROMISE_STATES"]
 
@@ -42,5 +42,5 @@ def list_promises(handle: _core.Host, worker_id: Optional[WorkerId], state: Opti
     out: List[PromiseInfo] = []
     for pid, st, plen in handle.list_promises(wid, code):
         name = _STATE_NAMES[st]
-        out.append(PromiseInfo(PromiseId._from_tuple(pid), name, plen if name == "completed" else None))
+        out.append(PromiseInfo(_promise_id_from_core(pid), name, plen if name == "completed" else None))
     return out

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Tuple, Union
 
 from . import _core, _json
 from ._errors import PromiseNotFound
-from ._ids import PromiseId
+from ._ids import PromiseId, _promise_c_form
 
 if TYPE_CHECKING:
     from ._host import Host, Worker
@@ -246,7 +246,7 @@ async def _wait(
     loop = asyncio.get_running_loop()
     watcher = _watcher(loop, host)
     try:
-        handle = host.get_promise(promise_id._as_tuple())
+        handle = host.get_promise(_promise_c_form(promise_id))
     except BaseException:
         if not watcher.waiters:
             watcher._stop()
@@ -278,9 +278,9 @@ async def _worker_await(worker: Worker, promise_id: Union[PromiseId, str], timeo
     pid = _promise_id(promise_id)
     _check_timeout(timeout)
     core_worker = worker._handle
-    pid_t = pid._as_tuple()
+    pid_c = _promise_c_form(pid)
     try:  # already completed or gone, replaying, or not ours: answered (and recorded) at once
-        return core_worker.await_promise(pid_t, 0.0)
+        return core_worker.await_promise(pid_c, 0.0)
     except TimeoutError:
         pass
     if timeout == 0:
@@ -288,7 +288,7 @@ async def _worker_await(worker: Worker, promise_id: Union[PromiseId, str], timeo
 
     def finish(state: int, payload: Optional[bytes]) -> bytes:
         # The worker's own await records the finished call (payload or PromiseNotFound) once.
-        return core_worker.await_promise(pid_t, 0.0)
+        return core_worker.await_promise(pid_c, 0.0)
 
     value: bytes = await _wait(worker.host._handle, pid, finish, core_worker, timeout)
     return value
@@ -298,7 +298,7 @@ async def _host_await(host: Host, promise_id: Union[PromiseId, str], timeout: Op
     pid = _promise_id(promise_id)
     _check_timeout(timeout)
     core_host = host._handle
-    payload = core_host.poll_promise(pid._as_tuple())  # PromiseNotFound if gone
+    payload = core_host.poll_promise(_promise_c_form(pid))  # PromiseNotFound if gone
     if payload is not None:
         return payload
     if timeout == 0:

@@ -23,7 +23,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Optional, Type, Union
 
 from . import _core
-from ._ids import PromiseId
+from ._ids import PromiseId, _promise_c_form
 
 if TYPE_CHECKING:
     from ._host import Host, Worker
@@ -46,7 +46,7 @@ class Pollable:
         """Internal: use :meth:`GetPromiseResult.subscribe`."""
         self._core_host = core_host
         self._promise_id = promise_id
-        self._handle = core_host.get_promise(promise_id._as_tuple())
+        self._handle = core_host.get_promise(_promise_c_form(promise_id))
 
     @property
     def promise_id(self) -> PromiseId:

@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 
+import golem_promise as gp
 from golem_promise import ComponentId, Host, InvalidId, PromiseId, Uuid, WorkerId
 
 TEXT = "a1a2a3a4-b1b2-c1c2-d1d2-d3d4d5d6d7d8"
@@ -202,3 +203,51 @@ def test_worker_accepts_every_component_id_form(host: Host) -> None:
     expected = WorkerId(ComponentId(Uuid(HIGH, LOW)), "w")
     for form in (ComponentId(Uuid(HIGH, LOW)), Uuid(HIGH, LOW), TEXT, TEXT.upper(), uuid.UUID(TEXT)):
         assert host.worker(form, "w").worker_id == expected
+
+
+def test_ids_from_the_library_behave_like_constructed_ones(host: Host) -> None:
+    worker = host.worker(ComponentId(Uuid(HIGH, LOW)), "worker-1")
+    created = worker.create_promise()
+    constructed = PromiseId(WorkerId(ComponentId(Uuid(HIGH, LOW)), "worker-1"), created.oplog_idx)
+    parsed = PromiseId.parse(str(created))
+    listed = host.list_promises(worker.worker_id)[0].promise_id
+    for pid in (parsed, listed):
+        assert pid == created == constructed
+        assert hash(pid) == hash(created) == hash(constructed)
+        assert repr(pid) == repr(constructed)
+        assert dataclasses.asdict(pid) == dataclasses.asdict(constructed)
+        assert type(pid.worker_id.component_id.uuid) is Uuid
+    assert len({created, constructed, parsed, listed}) == 1
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        created.oplog_idx = 8  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        created.worker_id.worker_name = "other"  # type: ignore[misc]
+
+
+def test_ids_survive_pickle_copy_and_replace(host: Host) -> None:
+    import copy
+    import pickle
+
+    worker = host.worker(ComponentId(Uuid(HIGH, LOW)), "worker-1")
+    pid = worker.create_promise()
+    assert worker.complete_promise(pid, b"x")
+    for clone in (pickle.loads(pickle.dumps(pid)), copy.copy(pid), copy.deepcopy(pid),
+                  dataclasses.replace(pid)):
+        assert clone == pid and hash(clone) == hash(pid)
+        assert worker.poll_promise(clone) == b"x"
+        assert not worker.complete_promise(clone, b"y")
+    moved = dataclasses.replace(pid, oplog_idx=pid.oplog_idx + 1)
+    assert moved.oplog_idx == pid.oplog_idx + 1
+    with pytest.raises(gp.PromiseNotFound):
+        worker.poll_promise(moved)
+    with pytest.raises(InvalidId):
+        dataclasses.replace(pid, oplog_idx=-1)
+
+
+def test_a_constructed_id_with_a_bad_worker_name_is_refused_on_every_use(host: Host) -> None:
+    pid = PromiseId(WorkerId(ComponentId(Uuid(HIGH, LOW)), "bad name"), 2)
+    for _ in range(2):  # a refused id is not remembered as good
+        with pytest.raises(InvalidId):
+            host.poll_promise(pid)
+    with pytest.raises(InvalidId):
+        host.worker(ComponentId(Uuid(HIGH, LOW)), "w").complete_promise(pid, b"x")
