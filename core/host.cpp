@@ -190,15 +190,6 @@ OplogEntry Host::read_entry(std::int64_t worker_row, std::uint64_t idx) {
   return decode_entry(q->blob(1), q->bytes(1), static_cast<int>(q->int64(0)), idx);
 }
 
-void Host::read_entries(std::int64_t worker_row, std::uint64_t from, std::uint64_t to, std::deque<OplogEntry>& out) {
-  auto q = db_->cached("SELECT key, kind, entry FROM oplog WHERE key BETWEEN ?1 AND ?2 ORDER BY key");
-  q->bind(1, promise_key(worker_row, from)).bind(2, promise_key(worker_row, std::min(to, kMaxIndex)));
-  while (q->step()) {
-    const auto idx = static_cast<std::uint64_t>(q->int64(0)) & kMaxIndex;
-    out.push_back(decode_entry(q->blob(2), q->bytes(2), static_cast<int>(q->int64(1)), idx));
-  }
-}
-
 std::uint64_t Host::oplog_length(const WorkerId& id) {
   std::lock_guard lock(db_mu_);
   const auto row = worker_row(id);

@@ -145,8 +145,6 @@ class Host : public std::enable_shared_from_this<Host> {
   std::uint64_t next_index(std::int64_t worker_row);
   std::uint64_t last_index(std::int64_t worker_row);
   OplogEntry read_entry(std::int64_t worker_row, std::uint64_t idx);
-  // Appends entries from..to (inclusive, those that exist) to out, in order.
-  void read_entries(std::int64_t worker_row, std::uint64_t from, std::uint64_t to, std::deque<OplogEntry>& out);
   // The stored payload of the promise created at key, whatever its state (replay reads tombstones too).
   Bytes read_recorded_payload(std::int64_t key);
   // Writes entry at next_index(worker_row) unless entry.idx is already set; returns the index.
@@ -256,7 +254,10 @@ class Worker {
   // With the host's db_mu_ held: the recorded entry answering this call while replaying (the
   // replay position advances), nullopt when live; throws Error(non_determinism) on a mismatch.
   std::optional<OplogEntry> replay(const Call& call);
+  // The payload a replayed poll or await returns (db_mu_ held).
+  Bytes recorded_payload(const OplogEntry& e);
   void start_replay();  // db_mu_ held
+  void read_ahead();    // db_mu_ held
 
   std::shared_ptr<Host> host_;
   WorkerId id_;
@@ -264,6 +265,9 @@ class Worker {
   std::uint64_t replay_next_ = 0;  // next recorded index to match; 0 = live
   std::uint64_t replay_end_ = 0;   // last recorded index at (re)start
   std::deque<OplogEntry> ahead_;   // recorded entries read ahead, starting at replay_next_
+  // Small payloads of the promises created in the last two batches read ahead, by row key: what
+  // replayed polls and awaits of them return, without a query each.
+  std::vector<std::pair<std::int64_t, std::string>> ahead_payloads_;
 };
 
 }  // namespace gp

@@ -327,7 +327,7 @@ Error recorded_error(const OplogEntry& e) {
 PromiseId Worker::create_promise() {
   auto& h = *host_;
   std::lock_guard lock(h.db_mu_);
-  if (auto e = replay({OplogKind::create_promise})) return *e->promise;
+  if (auto e = replay({OplogKind::create_promise})) return std::move(*e->promise);
   // In memory the one INSERT (entry and pending promise in one row) is atomic by itself; a
   // file needs the transaction so that the index it reads stays the last one.
   std::optional<Host::WriteTxn> txn;
@@ -360,7 +360,7 @@ std::optional<Bytes> Worker::poll_promise(const PromiseId& id) {
     if (auto e = replay({OplogKind::poll_promise, &id})) {
       if (e->status != 0) throw recorded_error(*e);
       if (!e->result_flag) return std::nullopt;
-      return host_->read_recorded_payload(e->payload_id);
+      return recorded_payload(*e);
     }
   }
   return host_->poll_as(this, id);
@@ -375,7 +375,7 @@ Bytes Worker::await_promise(const PromiseId& id, Timeout timeout) {
     std::lock_guard lock(host_->db_mu_);
     if (auto e = replay({OplogKind::await_promise, &id})) {
       if (e->status != 0) throw recorded_error(*e);
-      return host_->read_recorded_payload(e->payload_id);
+      return recorded_payload(*e);
     }
   }
   return host_->await_as(this, id, timeout);

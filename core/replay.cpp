@@ -6,8 +6,14 @@
 // non-determinism error naming the index, the recorded call and the attempted one, and also
 // writes nothing.  When the recorded entries run out, the worker is live again.  An await
 // that was still waiting at the crash was never recorded, so it runs live against the store.
+//
+// Recorded entries never change (the oplog is append-only and the replayed range ends at the
+// index read at restart), and neither does a completed promise's payload, so both are read
+// ahead in batches: a replayed call is then a comparison in memory.
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 
 #include "error.hpp"
 #include "host.hpp"
@@ -52,12 +58,16 @@ std::string describe(const OplogEntry& e, bool with_hash) {
                   with_hash ? std::optional<std::uint64_t>(e.payload_hash) : std::nullopt);
 }
 
+// Recorded entries read per query.
+constexpr std::uint64_t kBatch = 256;
+
 }  // namespace
 
 void Worker::start_replay() {
   replay_end_ = host_->last_index(row_);
   replay_next_ = replay_end_ >= 2 ? 2 : 0;  // entry 1 is the worker's creation
   ahead_.clear();
+  ahead_payloads_.clear();
 }
 
 bool Worker::is_replaying() {
@@ -75,12 +85,53 @@ void Worker::restart() {
   start_replay();
 }
 
+void Worker::read_ahead() {
+  const auto from = replay_next_;
+  const auto to = std::min(replay_end_, from + kBatch - 1);
+  // A promise created in the previous batch may still be polled or awaited in this one.
+  const auto keep = promise_key(row_, from > kBatch ? from - kBatch : 0);
+  ahead_payloads_.erase(ahead_payloads_.begin(),
+                        std::lower_bound(ahead_payloads_.begin(), ahead_payloads_.end(), keep,
+                                         [](const auto& p, std::int64_t k) { return p.first < k; }));
+  // One statement for the batch.  Payloads live on the rows of create-promise entries (the
+  // promise each one created; kept after deletion).  Those up to 4 KiB come along, which bounds
+  // what a worker holds ahead; larger ones are read when a call that returned one is replayed.
+  auto q = host_->db_->cached(
+      "SELECT key, kind, entry, CASE WHEN length(payload) <= 4096 THEN payload END "
+      "FROM oplog WHERE key BETWEEN ?1 AND ?2 ORDER BY key");
+  q->bind(1, promise_key(row_, from)).bind(2, promise_key(row_, to));
+  while (q->step()) {
+    const auto key = q->int64(0);
+    ahead_.push_back(decode_entry(q->blob(2), q->bytes(2), static_cast<int>(q->int64(1)),
+                                  static_cast<std::uint64_t>(key) & kMaxIndex));
+    if (!q->is_null(3)) {
+      const auto* data = static_cast<const char*>(q->blob(3));
+      ahead_payloads_.emplace_back(key, std::string(data ? data : "", q->bytes(3)));
+    }
+  }
+}
+
+Bytes Worker::recorded_payload(const OplogEntry& e) {
+  const auto it = std::lower_bound(ahead_payloads_.begin(), ahead_payloads_.end(), e.payload_id,
+                                   [](const auto& p, std::int64_t k) { return p.first < k; });
+  if (it == ahead_payloads_.end() || it->first != e.payload_id) return host_->read_recorded_payload(e.payload_id);
+  // A copy the caller owns: a promise may be polled and awaited, each returning its payload.
+  const std::string& bytes = it->second;
+  Bytes out;
+  out.data.reset(static_cast<std::uint8_t*>(std::malloc(bytes.size() ? bytes.size() : 1)));
+  if (!out.data) throw Error(Errc::no_memory, "cannot allocate " + std::to_string(bytes.size()) + " bytes for a payload");
+  if (!bytes.empty()) std::memcpy(out.data.get(), bytes.data(), bytes.size());
+  out.len = bytes.size();
+  return out;
+}
+
 std::optional<OplogEntry> Worker::replay(const Call& call) {
-  if (replay_next_ == 0) return std::nullopt;
-  // Recorded entries never change, so read them ahead in batches: one query per batch rather
-  // than one per replayed call.
-  constexpr std::uint64_t kBatch = 256;
-  if (ahead_.empty()) host_->read_entries(row_, replay_next_, std::min(replay_end_, replay_next_ + kBatch - 1), ahead_);
+  if (replay_next_ == 0) {
+    // Live: the payloads read ahead for the last replayed calls are no longer needed.
+    if (ahead_payloads_.capacity() != 0) decltype(ahead_payloads_)().swap(ahead_payloads_);
+    return std::nullopt;
+  }
+  if (ahead_.empty()) read_ahead();
   if (ahead_.empty() || ahead_.front().idx != replay_next_) {
     throw Error(Errc::corrupt, "worker " + id_.to_string() + " is missing oplog entry " + std::to_string(replay_next_));
   }
