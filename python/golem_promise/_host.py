@@ -247,19 +247,16 @@ class Host:
     ) -> None:
         """Opens (creating if needed) the host database at ``path``.
 
-        ValueError if ``path`` has no UTF-8 form (a str with lone surrogates); StorageError,
-        SchemaError or CorruptDatabase if the file cannot be used, leaving it unchanged.
+        InvalidId (a ValueError) if ``path`` contains NUL or has no UTF-8 form (a str with lone
+        surrogates); StorageError, SchemaError or CorruptDatabase if the file cannot be used,
+        leaving it unchanged.
         """
         path_text = os.fspath(path)
         if not isinstance(path_text, str):
             raise TypeError("path must be a str or os.PathLike[str]")
-        if not path_text.isascii():
-            try:
-                path_text.encode("utf-8")
-            except UnicodeEncodeError:
-                # SQLite takes UTF-8 paths; a str with lone surrogates (an undecodable file
-                # name) has none, and pybind11 would say only "incompatible arguments".
-                raise ValueError(f"path is not valid Unicode text (cannot be encoded as UTF-8): {path_text!r}") from None
+        # SQLite takes UTF-8 paths; a str with lone surrogates (an undecodable file name) has
+        # none, and pybind11 would say only "incompatible function arguments".
+        _check_utf8("path", path_text)
         try:
             sync = _SYNCHRONOUS[synchronous.lower()]
         except (KeyError, AttributeError):

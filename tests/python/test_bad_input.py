@@ -79,10 +79,13 @@ def test_module_level_calls_with_unencodable_id_text_raise_invalid_id() -> None:
         gp.complete_promise(f"{CID}/w{LONE}/2", b"x")
 
 
-def test_a_host_path_with_a_lone_surrogate_raises_value_error_and_creates_nothing(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="UTF-8") as info:
-        Host(str(tmp_path / f"host{LONE}.db"))
-    assert not isinstance(info.value, gp.GolemPromiseError) or isinstance(info.value, InvalidId)
+@pytest.mark.parametrize("name", [f"host{LONE}.db", "host\x00.db"], ids=["lone surrogate", "NUL"])
+def test_a_host_path_that_cannot_reach_sqlite_raises_invalid_id_and_creates_nothing(
+    tmp_path: Path, name: str
+) -> None:
+    with pytest.raises(InvalidId, match="path") as info:
+        Host(str(tmp_path / name))
+    assert isinstance(info.value, ValueError)
     assert list(tmp_path.iterdir()) == []
 
 
