@@ -172,3 +172,31 @@ def test_python_dataclass_has_the_wit_record_fields(record: str) -> None:
     cls = getattr(golem_promise, RECORDS[record][1])
     assert dataclasses.is_dataclass(cls)
     assert [f.name for f in dataclasses.fields(cls)] == [snake(f) for f, _ in GOLEM_RECORDS[record]]
+
+
+# golem-promise additions to a WIT function's parameters, each marked in the WIT file.
+PYTHON_EXTRA_PARAMETERS: Dict[str, List[str]] = {"await-promise": ["timeout"]}
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_python_functions_take_the_wit_parameters_in_order(name: str) -> None:
+    import inspect
+
+    import golem_promise
+    wit_params = wit_functions()[name][0]
+    expected = [snake(p.split(":")[0].strip()) for p in wit_params.split(",") if p.strip()]
+    expected += PYTHON_EXTRA_PARAMETERS.get(name, [])
+    for owner in (golem_promise, golem_promise.Worker):
+        params = [p for p in inspect.signature(getattr(owner, snake(name))).parameters.values() if p.name != "self"]
+        assert [p.name for p in params] == expected, f"{owner.__name__}.{snake(name)}"
+        # The additions are optional, so a call written against Golem's signature works.
+        assert all(p.default is not p.empty for p in params[len(expected) - len(PYTHON_EXTRA_PARAMETERS.get(name, [])):])
+    if name in PYTHON_EXTRA_PARAMETERS:
+        # The comment block right above the declaration marks the addition.
+        above = WIT_FILE.read_text(encoding="utf-8").split(f"{name}: func")[0].splitlines()[:-1]
+        comment: List[str] = []
+        for line in reversed(above):
+            if not line.strip().startswith("//"):
+                break
+            comment.append(line)
+        assert "golem-promise:" in "\n".join(comment)
