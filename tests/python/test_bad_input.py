@@ -128,3 +128,68 @@ def test_a_damaged_oplog_entry_raises_corrupt_database(tmp_path: Path, garbage: 
         # The promise itself is intact for outside parties.
         assert host.poll_promise(pid) == b"abc"
     assert db.read_bytes() == before
+
+
+# ---------------------------------------------------------------- files a host must refuse
+
+
+def _host_file(path: Path) -> bytes:
+    with Host(path) as host:
+        w = host.worker(COMPONENT, "filler")
+        for i in range(30):
+            w.complete_promise(w.create_promise(), bytes([i]) * 8000)
+    return path.read_bytes()
+
+
+def _zeros(path: Path) -> None:
+    path.write_bytes(bytes(4096))
+
+
+def _text(path: Path) -> None:
+    path.write_text("just some text\nin a file\n")
+
+
+def _truncated(path: Path) -> None:
+    path.write_bytes(_host_file(path)[: 40 * 1024])
+
+
+def _foreign(path: Path) -> None:
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)")
+        conn.execute("INSERT INTO customers (name) VALUES ('ada')")
+    conn.close()
+
+
+def _newer(path: Path) -> None:
+    _host_file(path)
+    conn = sqlite3.connect(path)
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    assert version >= 2
+    conn.execute(f"PRAGMA user_version = {version + 1}")
+    conn.close()
+
+
+BAD_FILES: List[Tuple[str, Callable[[Path], None], type]] = [
+    ("zeros", _zeros, gp.GolemPromiseError),
+    ("text", _text, gp.GolemPromiseError),
+    ("truncated", _truncated, gp.CorruptDatabase),
+    ("foreign schema", _foreign, gp.SchemaError),
+    ("newer schema version", _newer, gp.SchemaError),
+]
+
+
+@pytest.mark.parametrize("make, error", [b[1:] for b in BAD_FILES], ids=[b[0] for b in BAD_FILES])
+def test_a_file_a_host_cannot_use_raises_a_clear_error_and_stays_unchanged(
+    tmp_path: Path, make: Callable[[Path], None], error: type
+) -> None:
+    path = tmp_path / "bad.db"
+    make(path)
+    before = path.read_bytes()
+    entries = sorted(p.name for p in tmp_path.iterdir())
+    with pytest.raises(error) as info:
+        Host(path)
+    assert isinstance(info.value, (gp.SchemaError, gp.CorruptDatabase))  # not a bare StorageError
+    assert str(info.value)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == entries  # no -wal, -shm or doorbell left
