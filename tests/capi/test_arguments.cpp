@@ -297,3 +297,20 @@ TEST_CASE("malformed worker and promise ids give GP_EINVAL, for every function t
   CHECK(gp_host_poll_promise(b.out(), &ready, h, &good) == GP_OK);
   CHECK(ready == 0);
 }
+
+TEST_CASE("host options with out-of-range fields give GP_EINVAL and create no file", "[errors][args]") {
+  TempDir dir;
+  const std::string path = dir.file("never.db");
+  gp_host_options_t o{};
+  o.version = GP_HOST_OPTIONS_VERSION;
+  SECTION("synchronous neither FULL nor NORMAL") { o.synchronous = 7; }
+  SECTION("negative synchronous") { o.synchronous = -1; }
+  SECTION("negative busy timeout") { o.busy_timeout_ms = -5; }
+  SECTION("negative fallback poll") { o.fallback_poll_us = -1; }
+  gp_host* h = nullptr;
+  CHECK(gp_host_open(&h, path.c_str(), &o) == GP_EINVAL);
+  CHECK(std::strlen(gp_last_error_message()) > 0);
+  CHECK(h == nullptr);
+  CHECK(dir.entries().empty());
+  gp_host_close(&h);
+}
