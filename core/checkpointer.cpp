@@ -93,6 +93,7 @@ void Checkpointer::run() {
     return;
   }
   db_ = db;
+  bool copied = false;  // a PASSIVE checkpoint of ours ran since our last RESTART
   for (;;) {
     cv_.wait(lock, [&] { return wanted_ || stop_.load(); });
     if (stop_.load()) break;
@@ -101,10 +102,14 @@ void Checkpointer::run() {
     lock.unlock();
     int log = 0, done = 0;
     bool ok = false, restarted = false;
-    if (pages < kRestartPages) ok = checkpoint(SQLITE_CHECKPOINT_PASSIVE, log, done);
+    // The bulk is copied by a PASSIVE checkpoint, which blocks nobody: a RESTART goes straight
+    // ahead only for what commits added since the last one (one big commit, say a 256 MiB
+    // payload, is copied without holding anybody up).
+    if (pages < kRestartPages || !copied) copied = ok = checkpoint(SQLITE_CHECKPOINT_PASSIVE, log, done);
     if ((pages >= kRestartPages || (ok && log >= kRestartPages)) && !stop_.load()) {
       std::lock_guard host(host_mu_);  // see the header: this process's calls wait, not fail
       restarted = ok = checkpoint(SQLITE_CHECKPOINT_RESTART, log, done);
+      if (restarted) copied = false;
     }
     // After a RESTART the next commit writes at the WAL's start; otherwise wait for another
     // kPassiveStep pages (or retry that much later after a failure, e.g. another process's
