@@ -3,11 +3,14 @@
 # through the C ABI (gp_bench_cycle) and through the Python package (bench/bench_cycle.py), each
 # next to raw SQLite running the same statements, then prints a short table; then the durability and
 # sharing figures of issue 3 (gp_bench_durable: file hosts, FULL/NORMAL, threads and processes, wake-up
-# latency, 256 MiB payloads, 10k vs 1M stored promises), each next to its limit measured in the same run.
+# latency, 256 MiB payloads, 10k vs 1M stored promises), each next to its limit measured in the same run;
+# then replay speed (issue 6: a long oplog replayed vs the live run that wrote it) through the C ABI
+# (gp_bench_replay) and through Python (bench/bench_replay.py).
 #
 #   bench/run.sh            the full run (several minutes; the first run also populates a file of
 #                           1,000,000 promises in the data directory, kept for later runs)
 #   bench/run.sh --quick    a smoke test: few cycles, figures not meaningful
+#   bench/run.sh --replay   only the replay benchmarks (with --quick: their smoke test)
 #
 # Environment: PYTHON (default .venv/bin/python if present, else python3) must have golem_promise
 # installed for the Python part, which otherwise skips; GP_BENCH_DIR is where file hosts are
@@ -17,10 +20,12 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build="$root/build-bench"
 extra=()
+replay_only=0
 for arg in "$@"; do
   case "$arg" in
     --quick) extra+=(--quick) ;;
-    -h | --help) sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --replay) replay_only=1 ;;
+    -h | --help) sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench/run.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -31,15 +36,42 @@ if [ -z "$python" ]; then
 fi
 data=${GP_BENCH_DIR:-$build/bench-data}
 
-echo "== building gp_bench_cycle (Release) in $build"
+echo "== building the benchmarks (Release) in $build"
 generator=()
 [ -f "$build/CMakeCache.txt" ] || generator=(-G Ninja)
 mkdir -p "$build"
 cmake -S "$root" -B "$build" ${generator[@]+"${generator[@]}"} -DCMAKE_BUILD_TYPE=Release \
   -DGP_BUILD_TESTS=OFF -DGP_BUILD_EXAMPLES=OFF -DGP_BUILD_BENCH=ON > "$build/configure.log" 2>&1 \
   || { cat "$build/configure.log"; exit 1; }
-cmake --build "$build" --target gp_bench_cycle
+cmake --build "$build" --target gp_bench_cycle gp_bench_replay
 mkdir -p "$data"
+
+replay() {
+  echo
+  echo "== replay (issue 6), C ABI: $build/bench/gp_bench_replay"
+  "$build/bench/gp_bench_replay" --dir "$data" ${extra[@]+"${extra[@]}"} | tee "$build/bench-replay-c.txt"
+  echo
+  echo "== replay (issue 6), Python: $python bench/bench_replay.py"
+  "$python" "$root/bench/bench_replay.py" --dir "$data" --c-results "$build/bench-replay-c.txt" \
+    ${extra[@]+"${extra[@]}"} | tee "$build/bench-replay-python.txt"
+  echo
+  echo "== summary: replay, a long oplog replayed vs the live run that wrote it (target >= 10x on a file host)"
+  cat "$build/bench-replay-c.txt" "$build/bench-replay-python.txt" | awk '
+    function f(name,   i, kv) {
+      for (i = 3; i <= NF; i++) { split($i, kv, "="); if (kv[1] == name) return kv[2] }
+      return ""
+    }
+    $1 == "RESULT" && ($2 == "replay_c" || $2 == "replay") && f("mode") != "floor" {
+      printf "%-7s %-12s %7d calls: live %8.2f us/call, replay %5.2f us/call, ratio %7.1fx (CPU %6.1fx)%s\n",
+        $2 == "replay_c" ? "C ABI" : "Python", f("mode"), f("calls"), 1e6 * f("live_s") / f("calls"),
+        1e6 * f("replay_s") / f("calls"), f("ratio"), f("live_cpu_s") / f("replay_cpu_s"),
+        f("mode") == "memory" ? "" : (f("ratio") >= 10 ? "  met" : "  NOT met")
+    }'
+}
+if [ "$replay_only" = 1 ]; then
+  replay
+  exit 0
+fi
 
 echo
 echo "== C ABI: $build/bench/gp_bench_cycle"
@@ -124,3 +156,5 @@ awk '
     }
     print line "; target within 2x (ours): " met(ok)
   }' "$build/bench-durable.txt"
+
+replay

@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Dict
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 
@@ -33,3 +34,20 @@ def test_bench_aio_prints_awaits_next_to_plain_futures() -> None:
     assert len(rows) == 3
     for row in rows:
         assert " ms " in row and row.rstrip().endswith(" B")
+
+
+def test_bench_replay_prints_the_file_host_ratio_issue_6_asks_for(tmp_path: Path) -> None:
+    no_c_figures = tmp_path / "none.txt"
+    no_c_figures.write_text("")
+    out = _run(str(BENCH / "bench_replay.py"), "--quick", "--modes", "normal", "memory",
+               "--dir", str(tmp_path), "--c-results", str(no_c_figures))
+    results: Dict[str, Dict[str, str]] = {}
+    for line in out.splitlines():
+        if line.startswith("RESULT replay "):
+            fields = dict(part.split("=", 1) for part in line.split()[2:])
+            results[fields["mode"]] = fields
+    assert set(results) == {"file-normal", "memory"}
+    for fields in results.values():
+        assert int(fields["calls"]) == 2000 and float(fields["ratio"]) > 0
+    target = [line for line in out.splitlines() if line.startswith("issue 6 target")]
+    assert len(target) == 1 and "file-normal" in target[0] and "memory" not in target[0]
