@@ -1,11 +1,14 @@
 # The two commands a newcomer runs: `make demo` and `make test`.  Each installs what it needs
 # (Debian packages via apt-get, Python packages via pip into .venv) and then builds and runs.
+# Each build directory is configured by one target only, and every option that differs between
+# them is passed explicitly, so running one command never changes what the other builds.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 JOBS ?= $(shell nproc)
 BUILD := build
+DEMO_BUILD := build-demo
 ASAN_BUILD := build-asan
 
 .PHONY: demo test setup venv build ctest pytest asan typecheck bench clean
@@ -13,9 +16,9 @@ ASAN_BUILD := build-asan
 demo: setup venv
 	$(PY) -m pip install -q .
 	$(PY) examples/approval.py
-	cmake -S . -B $(BUILD) -G Ninja -DGP_BUILD_TESTS=OFF -DGP_BUILD_BENCH=OFF > /dev/null
-	cmake --build $(BUILD) -j $(JOBS) --target gp_embed
-	$(BUILD)/examples/gp_embed
+	cmake -S . -B $(DEMO_BUILD) -G Ninja -DGP_BUILD_TESTS=OFF -DGP_BUILD_BENCH=OFF > /dev/null
+	cmake --build $(DEMO_BUILD) -j $(JOBS) --target gp_embed
+	$(DEMO_BUILD)/examples/gp_embed
 
 test: setup venv build ctest pytest typecheck asan
 	@echo "make test: all suites passed"
@@ -32,11 +35,12 @@ $(VENV)/.stamp: pyproject.toml
 venv: $(VENV)/.stamp
 
 build:
-	cmake -S . -B $(BUILD) -G Ninja -DGP_BUILD_BENCH=ON
+	cmake -S . -B $(BUILD) -G Ninja -DGP_BUILD_TESTS=ON -DGP_BUILD_EXAMPLES=ON -DGP_BUILD_BENCH=ON
 	cmake --build $(BUILD) -j $(JOBS)
 
+# --no-tests=error: a build without tests must fail here, not pass with nothing run.
 ctest: build
-	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+	ctest --test-dir $(BUILD) --output-on-failure --no-tests=error -j $(JOBS)
 
 pytest: venv
 	$(PY) -m pip install -q .
@@ -49,14 +53,15 @@ typecheck: venv
 # the huge-payload tests, label "huge": slow there, and RSS would count the sanitizers' shadow
 # memory; the plain ctest runs them).
 asan:
-	cmake -S . -B $(ASAN_BUILD) -G Ninja -DGP_SANITIZE=ON -DGP_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug
+	cmake -S . -B $(ASAN_BUILD) -G Ninja -DGP_SANITIZE=ON -DGP_BUILD_TESTS=ON -DGP_BUILD_EXAMPLES=ON \
+	  -DGP_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	  ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS) -E install -LE huge
+	  ctest --test-dir $(ASAN_BUILD) --output-on-failure --no-tests=error -j $(JOBS) -E install -LE huge
 
 bench: setup venv
 	$(PY) -m pip install -q .
 	bash bench/run.sh
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) build-bench $(VENV)
+	rm -rf $(BUILD) $(DEMO_BUILD) $(ASAN_BUILD) build-bench $(VENV)
