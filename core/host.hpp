@@ -40,6 +40,8 @@ inline std::int64_t promise_key(std::int64_t worker_row, std::uint64_t idx) {
   return static_cast<std::int64_t>((static_cast<std::uint64_t>(worker_row) << kIndexBits) | idx);
 }
 
+// The two intervals are ints, so `now + interval` cannot overflow the clock (unlike an await's
+// 64-bit timeout, see deadline.hpp).
 struct HostOptions {
   int synchronous = 2;          // 2 = FULL, 1 = NORMAL (file hosts only)
   int busy_timeout_ms = 5000;
@@ -56,7 +58,7 @@ struct Bytes {
   std::size_t len = 0;
 };
 
-// Negative = wait forever.
+// Negative = wait forever; so, in effect, is one too long for the clock to add (INT64_MAX ms).
 using Timeout = std::chrono::milliseconds;
 
 class Worker;

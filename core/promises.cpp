@@ -13,6 +13,7 @@
 #include <cstring>
 #include <limits>
 
+#include "deadline.hpp"
 #include "error.hpp"
 #include "host.hpp"
 
@@ -257,8 +258,8 @@ std::optional<Bytes> Host::try_finish_await(const Worker* recorder, const Promis
 
 Bytes Host::await_as(const Worker* recorder, const PromiseId& id, Timeout timeout) {
   using clock = std::chrono::steady_clock;
-  const bool forever = timeout.count() < 0;
-  const auto deadline = forever ? clock::time_point::max() : clock::now() + timeout;
+  // A negative timeout waits forever, and so does one too long for the clock (deadline.hpp).
+  const auto deadline = timeout.count() < 0 ? clock::time_point::max() : deadline_after(clock::now(), timeout);
   const auto fallback = std::chrono::microseconds(options_.fallback_poll_us);
   for (;;) {
     // Read the generation before checking, so a completion between check and wait is not lost.

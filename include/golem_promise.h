@@ -224,9 +224,11 @@ GP_API int gp_host_poll_promise(gp_bytes_t *out, int *out_ready, gp_host *host,
 
 /**
  * Waits until the promise is completed and gives its payload in *out (free with gp_bytes_free).
- * timeout_ms < 0 waits forever; 0 checks once.  GP_ETIMEOUT when time runs out (the promise
- * stays pending); GP_ENOTFOUND if it does not exist or is deleted while waiting.  Holds no lock
- * while waiting: other threads may complete or delete meanwhile.
+ * timeout_ms < 0 waits forever; 0 checks once.  A positive timeout may be as large as
+ * INT64_MAX: one longer than the monotonic clock can count (about 292 years) also waits
+ * forever.  GP_ETIMEOUT when time runs out (the promise stays pending); GP_ENOTFOUND if it
+ * does not exist or is deleted while waiting.  Holds no lock while waiting: other threads may
+ * complete or delete meanwhile.
  */
 GP_API int gp_host_await_promise(gp_bytes_t *out, gp_host *host,
                                  const gp_promise_id_t *promise_id, int64_t timeout_ms);
@@ -306,8 +308,9 @@ GP_API int gp_promise_ready(int *out, gp_promise *promise);
 
 /**
  * The pollable's block(), with a timeout: waits until gp_promise_ready would give 1.
- * timeout_ms < 0 waits forever; 0 checks once.  GP_OK when the promise is completed or gone;
- * GP_ETIMEOUT when time runs out.  Holds no lock while waiting.  Not recorded.
+ * timeout_ms < 0 waits forever; 0 checks once; a timeout too long for the clock (INT64_MAX)
+ * also waits forever, as for gp_host_await_promise.  GP_OK when the promise is completed or
+ * gone; GP_ETIMEOUT when time runs out.  Holds no lock while waiting.  Not recorded.
  */
 GP_API int gp_promise_block(gp_promise *promise, int64_t timeout_ms);
 
@@ -357,10 +360,10 @@ GP_API int gp_worker_complete_promise(int *out, gp_worker *worker,
 GP_API int gp_worker_poll_promise(gp_bytes_t *out, int *out_ready, gp_worker *worker,
                                   const gp_promise_id_t *promise_id);
 
-/** As gp_host_await_promise, but only for promises this worker created (Golem 1.3+):
- *  another worker's promise gives GP_ENOTOWNER (rejected before it reaches the host, so not
- *  recorded).  A finished await (payload or GP_ENOTFOUND) is recorded in the oplog; a timeout
- *  is not, since the call did not finish. */
+/** As gp_host_await_promise (timeout_ms included), but only for promises this worker created
+ *  (Golem 1.3+): another worker's promise gives GP_ENOTOWNER (rejected before it reaches the
+ *  host, so not recorded).  A finished await (payload or GP_ENOTFOUND) is recorded in the
+ *  oplog; a timeout is not, since the call did not finish. */
 GP_API int gp_worker_await_promise(gp_bytes_t *out, gp_worker *worker,
                                    const gp_promise_id_t *promise_id, int64_t timeout_ms);
 

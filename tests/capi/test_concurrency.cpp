@@ -3,10 +3,13 @@
 // test thread asserts afterwards.
 #include "support.hpp"
 
+#include <catch2/generators/catch_generators.hpp>
+
 #include <atomic>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
+#include <limits>
 #include <mutex>
 #include <set>
 #include <string>
@@ -204,6 +207,49 @@ TEST_CASE("an await with a negative timeout waits until completion", "[threads]"
   REQUIRE(rc == GP_OK);
   CHECK(b.str() == "eventually");
   CHECK(waited >= 250);
+}
+
+TEST_CASE("an await with a timeout too long for the clock waits until a completion from another thread",
+          "[threads]") {
+  // INT64_MAX ms, and 1e13 ms (~317 years), are past what steady_clock can add to now: they
+  // must wait as if forever, not wrap around into an immediate GP_ETIMEOUT.
+  const auto timeout = GENERATE(std::numeric_limits<std::int64_t>::max(), std::int64_t{10000000000000});
+  const auto kind = GENERATE(as<std::string>{}, "worker await", "host await", "promise block");
+  const bool file = GENERATE(false, true);
+  CAPTURE(timeout, kind, file);
+  TempDir dir;
+  Host h(file ? dir.file("huge-timeout.db") : ":memory:");
+  Worker w(h, "patient");
+  gp_promise_id_t p = w.create();
+  gp_promise* handle = nullptr;
+  REQUIRE(gp_host_get_promise(&handle, h, &p) == GP_OK);
+  std::atomic<bool> returned{false};
+  int rc = 1;
+  std::string got;
+  std::thread waiter([&] {
+    Bytes b;
+    if (kind == "worker await") {
+      rc = gp_worker_await_promise(b.out(), w, &p, timeout);
+    } else if (kind == "host await") {
+      rc = gp_host_await_promise(b.out(), h, &p, timeout);
+    } else {
+      rc = gp_promise_block(handle, timeout);
+    }
+    got = b.str();
+    returned = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const bool returned_early = returned.load();
+  int done = -1;
+  REQUIRE(gp_host_complete_promise(&done, h, &p, u8("at last"), 7) == GP_OK);
+  auto t0 = Clock::now();
+  waiter.join();
+  gp_promise_close(&handle);
+  CHECK_FALSE(returned_early);
+  CHECK(done == 1);
+  CHECK(rc == GP_OK);
+  if (kind != "promise block") CHECK(got == "at last");
+  CHECK(ms_since(t0) < 2000);
 }
 
 TEST_CASE("many threads share one host handle for create complete and await", "[threads]") {
