@@ -239,9 +239,9 @@ class CompleteBody final : public nlohmann::json_sax<nlohmann::json> {
 
   bool null() override { return scalar("null"); }
   bool boolean(bool) override { return scalar("a boolean"); }
-  bool number_integer(number_integer_t v) override {
-    // nlohmann gives number_integer only to numbers written with a '-'.
-    if (v >= 0) return number_unsigned(static_cast<number_unsigned_t>(v));
+  bool number_integer(number_integer_t) override {
+    // nlohmann gives number_integer only to numbers written with a '-', -0 included: any of
+    // them is a negative number here, as -1 is (Golem's u64 and u8 fields have no -0).
     return scalar("a negative number");
   }
   bool number_unsigned(number_unsigned_t v) override {

@@ -282,6 +282,8 @@ TEST_CASE("A malformed completion body is 400 naming the problem, and the promis
       {"{}", "'oplogIdx'"},
       {"{\"oplogIdx\": \"" + idx + "\", \"data\": [1]}", "'oplogIdx'"},
       {"{\"oplogIdx\": -1, \"data\": [1]}", "'oplogIdx'"},
+      {"{\"oplogIdx\": -0, \"data\": [1]}", "'oplogIdx' must be an unsigned 64-bit integer"},
+      {"{\"oplogIdx\": -" + idx + ", \"data\": [1]}", "'oplogIdx' must be an unsigned 64-bit integer"},
       {"{\"oplogIdx\": 18446744073709551616, \"data\": [1]}", "'oplogIdx'"},
       {"{\"oplogIdx\": 1.5, \"data\": [1]}", "'oplogIdx'"},
       {"{\"oplogIdx\": 2e0, \"data\": [1]}", "'oplogIdx'"},
@@ -292,6 +294,9 @@ TEST_CASE("A malformed completion body is 400 naming the problem, and the promis
       {"{\"oplogIdx\": " + idx + ", \"data\": null}", "'data'"},
       {"{\"oplogIdx\": " + idx + ", \"data\": [1, 256]}", "'data[1]'"},
       {"{\"oplogIdx\": " + idx + ", \"data\": [-1]}", "'data[0]'"},
+      {"{\"oplogIdx\": " + idx + ", \"data\": [-0]}", "'data[0]' must be an integer from 0 to 255, got a negative number"},
+      {"{\"oplogIdx\": " + idx + ", \"data\": [1, -0]}", "'data[1]' must be an integer from 0 to 255, got a negative number"},
+      {"{\"oplogIdx\": " + idx + ", \"data\": [-0.0]}", "'data[0]'"},
       {"{\"oplogIdx\": " + idx + ", \"data\": [1.5]}", "'data[0]'"},
       {"{\"oplogIdx\": " + idx + ", \"data\": [\"a\"]}", "'data[0]'"},
       {"{\"oplogIdx\": " + idx + ", \"data\": [[1]]}", "'data[0]'"},
@@ -543,7 +548,7 @@ TEST_CASE("GET promise of a gone promise is 404 with the PromiseNotFound body", 
 
 TEST_CASE("GET promise with a bad index, name or worker is 400 or 404", "[http][get]") {
   Served s;
-  for (const char* idx : {"abc", "-1", "18446744073709551616", "1.0", "+1", "0x10"}) {
+  for (const char* idx : {"abc", "-1", "-0", "18446744073709551616", "1.0", "+1", "0x10"}) {
     INFO(idx);
     require_errors_naming(get(s.port, s.base() + "/promises/" + idx), "invalid oplog index");
   }
