@@ -24,7 +24,7 @@ from ._listing import PromiseInfo, list_promises
 from ._server import Server
 
 if TYPE_CHECKING:
-    from .handles import GetPromiseResult
+    from .handles import GetPromiseResult, Pollable
 
 __all__ = ["Host", "Worker", "OplogEntry", "BytesLike", "PromiseIdLike", "ComponentIdLike"]
 
@@ -143,11 +143,12 @@ class Worker:
         """As :meth:`await_promise`, for asyncio: awaiting it does not block the event loop.
 
         No thread per wait: see :mod:`golem_promise.aio` (recorded once finished; a timeout or
-        a cancellation records nothing).
+        a cancellation records nothing).  ``aio.await_promise`` and its JSON variant await
+        through this method.
         """
         from . import aio
 
-        return aio.await_promise(promise_id, timeout, worker=self)
+        return aio.worker_await(self, promise_id, timeout)
 
     def get_promise(self, promise_id: PromiseIdLike) -> GetPromiseResult:
         """Golem 1.3+'s get-promise: ``get()`` (this worker's recorded poll), ``subscribe()``."""
@@ -161,6 +162,22 @@ class Worker:
         Raises PromiseNotFound if it does not exist.
         """
         return self._handle.poll_promise(_promise_c_form(promise_id))
+
+    # The waits of this worker's pollables (golem_promise.handles): not recorded, but made by
+    # the worker's code, so a subclass that checks the worker's calls overrides these too.
+    def _pollable_ready(self, pollable: Pollable) -> bool:
+        """``pollable.ready()`` of this worker's handle."""
+        return pollable._handle.ready()
+
+    def _pollable_block(self, pollable: Pollable, timeout: Optional[float]) -> None:
+        """``pollable.block(timeout)`` of this worker's handle (timeout already checked)."""
+        pollable._handle.block(timeout)
+
+    def _pollable_wait_ready(self, pollable: Pollable, timeout: Optional[float]) -> Coroutine[Any, Any, None]:
+        """``aio.wait_ready(pollable, timeout)`` of this worker's handle (timeout already checked)."""
+        from . import aio
+
+        return aio.pollable_wait(pollable, timeout)
 
     def complete_promise(self, promise_id: PromiseIdLike, data: BytesLike) -> bool:
         """Completes a pending promise with ``data``; True if this call completed it.

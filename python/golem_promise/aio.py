@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Tuple, Union
 from . import _core, _json
 from ._errors import PromiseNotFound
 from ._ids import PromiseId, _promise_c_form
+from ._timeout import check_timeout
 
 if TYPE_CHECKING:
     from ._host import Host, Worker
@@ -219,20 +220,9 @@ def waiting_count() -> int:
         return sum(len(w.waiters) for w in _registry.values())
 
 
-def _check_timeout(timeout: Optional[float]) -> None:
-    if timeout is None:
-        return
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
-        raise TypeError(f"timeout must be a number of seconds or None, not {type(timeout).__name__}")
-    if not timeout >= 0:
-        raise ValueError("timeout must be a non-negative number of seconds, or None")
-
-
-def _expire(future: asyncio.Future[Any], promise_id: PromiseId, timeout: float) -> None:
+def _expire(future: asyncio.Future[Any], op: str, timeout: float) -> None:
     if not future.done():
-        future.set_exception(
-            TimeoutError(f"await_promise timed out after {timeout} s; the promise is still pending")
-        )
+        future.set_exception(TimeoutError(f"{op} timed out after {timeout} s; the promise is still pending"))
 
 
 async def _wait(
@@ -241,6 +231,7 @@ async def _wait(
     finish: _Finish,
     worker: Optional[_core.Worker],
     timeout: Optional[float],
+    op: str = "await_promise",
 ) -> Any:
     """Registers a waiter, checks once (no lost wake-up), and waits for the watcher."""
     loop = asyncio.get_running_loop()
@@ -254,7 +245,7 @@ async def _wait(
     future: asyncio.Future[Any] = loop.create_future()
     waiter = _Waiter(handle, future, finish, worker)
     watcher.add(waiter)
-    timer = None if timeout is None else loop.call_later(timeout, _expire, future, promise_id, timeout)
+    timer = None if timeout is None else loop.call_later(timeout, _expire, future, op, timeout)
     try:
         state = handle.state()
         if state != _PENDING:
@@ -274,9 +265,14 @@ def _promise_id(promise_id: Union[PromiseId, str]) -> PromiseId:
     return promise_id
 
 
-async def _worker_await(worker: Worker, promise_id: Union[PromiseId, str], timeout: Optional[float]) -> bytes:
+async def worker_await(worker: Worker, promise_id: Union[PromiseId, str], timeout: Optional[float]) -> bytes:
+    """The worker's asyncio await itself: what :meth:`Worker.await_promise_async` runs.
+
+    :func:`await_promise` goes through that method rather than here, so a Worker subclass that
+    overrides it (``golem_promise.testing.check_replay``'s) sees every asyncio await.
+    """
     pid = _promise_id(promise_id)
-    _check_timeout(timeout)
+    check_timeout(timeout)
     core_worker = worker._handle
     pid_c = _promise_c_form(pid)
     try:  # already completed or gone, replaying, or not ours: answered (and recorded) at once
@@ -296,7 +292,7 @@ async def _worker_await(worker: Worker, promise_id: Union[PromiseId, str], timeo
 
 async def _host_await(host: Host, promise_id: Union[PromiseId, str], timeout: Optional[float]) -> bytes:
     pid = _promise_id(promise_id)
-    _check_timeout(timeout)
+    check_timeout(timeout)
     core_host = host._handle
     payload = core_host.poll_promise(_promise_c_form(pid))  # PromiseNotFound if gone
     if payload is not None:
@@ -338,7 +334,7 @@ async def await_promise(
         from ._api import current_worker
 
         worker = current_worker()
-    return await _worker_await(worker, promise_id, timeout)
+    return await worker.await_promise_async(promise_id, timeout)
 
 
 async def await_promise_json(
@@ -356,14 +352,24 @@ async def wait_ready(pollable: Pollable, timeout: Optional[float] = None) -> Non
     """The asyncio twin of ``Pollable.block``: returns once the promise is completed or gone.
 
     Host-level: records nothing.  TimeoutError after ``timeout`` seconds (None waits forever).
+    A worker's pollable waits through the worker (``Worker._pollable_wait_ready``).
     """
-    _check_timeout(timeout)
-    if pollable.ready():
+    check_timeout(timeout)
+    worker = pollable.worker
+    if worker is not None:
+        await worker._pollable_wait_ready(pollable, timeout)
+    else:
+        await pollable_wait(pollable, timeout)
+
+
+async def pollable_wait(pollable: Pollable, timeout: Optional[float]) -> None:
+    """:func:`wait_ready` itself, once the timeout is checked (``Worker._pollable_wait_ready``)."""
+    if pollable._handle.ready():
         return
     if timeout == 0:
-        raise TimeoutError("the promise is still pending")
+        raise TimeoutError("wait_ready timed out after 0 s; the promise is still pending")
 
     def finish(state: int, payload: Optional[bytes]) -> None:
         return None
 
-    await _wait(pollable._core_host, pollable.promise_id, finish, None, timeout)
+    await _wait(pollable._core_host, pollable.promise_id, finish, None, timeout, "wait_ready")

@@ -15,6 +15,11 @@ What is recorded in a worker's oplog: ``get()`` of a worker's handle is the work
 pollable, not a call whose result the worker's code depends on.  A pollable is ready once the
 promise is completed *or gone* (deleted, never created): there is nothing left to wait for, and
 ``get()`` then raises PromiseNotFound.
+
+A worker's pollable still waits *as that worker*: ``ready()``, ``block()`` and
+``aio.wait_ready`` run through the worker's ``_pollable_ready`` / ``_pollable_block`` /
+``_pollable_wait_ready``, which ``golem_promise.testing.check_replay`` overrides to check them
+like the worker's other host calls.
 """
 
 from __future__ import annotations
@@ -42,10 +47,11 @@ def _promise_id(promise_id: Union[PromiseId, str]) -> PromiseId:
 class Pollable:
     """``subscribe()``'s pollable: ``ready()`` and ``block(timeout)``; records nothing."""
 
-    def __init__(self, core_host: _core.Host, promise_id: PromiseId) -> None:
+    def __init__(self, core_host: _core.Host, promise_id: PromiseId, worker: Optional[Worker] = None) -> None:
         """Internal: use :meth:`GetPromiseResult.subscribe`."""
         self._core_host = core_host
         self._promise_id = promise_id
+        self._worker = worker
         self._handle = core_host.get_promise(_promise_c_form(promise_id))
 
     @property
@@ -53,8 +59,15 @@ class Pollable:
         """The promise this pollable waits for."""
         return self._promise_id
 
+    @property
+    def worker(self) -> Optional[Worker]:
+        """The worker whose handle gave this pollable out; None for a host's."""
+        return self._worker
+
     def ready(self) -> bool:
         """True once the promise is completed or gone (never raises PromiseNotFound)."""
+        if self._worker is not None:
+            return self._worker._pollable_ready(self)
         return self._handle.ready()
 
     def block(self, timeout: Optional[float] = None) -> None:
@@ -63,7 +76,10 @@ class Pollable:
         The GIL is released while waiting and Ctrl-C interrupts it.  For asyncio use
         ``await golem_promise.aio.wait_ready(pollable)``.
         """
-        self._handle.block(timeout)
+        if self._worker is not None:
+            self._worker._pollable_block(self, timeout)
+        else:
+            self._handle.block(timeout)
 
     def close(self) -> None:
         """Releases the C handle (also done when the object is garbage collected)."""
@@ -102,7 +118,10 @@ class GetPromiseResult:
 
     def subscribe(self) -> Pollable:
         """A pollable that becomes ready once the promise is completed or gone."""
-        pollable = Pollable(self._core_host, self._promise_id)
+        from ._host import Worker
+
+        worker = self._owner if isinstance(self._owner, Worker) else None
+        pollable = Pollable(self._core_host, self._promise_id, worker)
         self._pollables.append(pollable)
         return pollable
 

@@ -11,20 +11,28 @@ registers it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import uuid as _uuid
 from dataclasses import dataclass
-from typing import Any, Callable, Coroutine, Dict, List, Optional, Tuple, TypeVar
+from typing import Any, Callable, Iterator, List, Optional, Tuple, Type, TypeVar, Union
 
 from ._errors import NonDeterminismError, PromiseNotFound
 from ._host import BytesLike, ComponentIdLike, Host, OplogEntry, PromiseIdLike, Worker
 from ._ids import ComponentId, PromiseId, WorkerId
+from .handles import Pollable
 
-__all__ = ["check_replay", "ReplayReport", "ReplayChecker", "CompleteWith"]
+__all__ = ["check_replay", "ReplayReport", "ReplayChecker", "CompleteWith", "ExpectedErrors"]
 
-#: Supplies an outside completion: called with the host and a promise the worker is about to
-#: await while it is still pending.
+#: The type of ``check_replay``'s ``complete_with``: the outside world's completions.  Called as
+#: ``complete_with(host, promise_id)`` right before the function waits for a promise that is
+#: still pending (an await, a pollable's ``block()``, ``aio.wait_ready``), in every run; it
+#: should complete the promise, usually with ``host.complete_promise(promise_id, payload)``.
+#: Its return value is ignored.
 CompleteWith = Callable[[Host, PromiseId], object]
+
+#: What ``check_replay``'s ``raises`` accepts: an exception class or a tuple of them.
+ExpectedErrors = Union[Type[Exception], Tuple[Type[Exception], ...]]
 
 _T = TypeVar("_T")
 
@@ -36,12 +44,16 @@ _COMPONENT = ComponentId.from_uuid(_uuid.UUID("c4ec4e91-0000-4000-8000-7e57ab1e0
 class ReplayReport:
     """What :func:`check_replay` found.
 
-    ``ok`` is True when every replay matched; otherwise ``divergence`` describes the first
-    mismatch, ``crash_after`` says which run found it (None: the plain replay after the live
-    run; k: the run that crashed right after its k-th host call and was restarted), and for a
-    non-determinism error ``error`` is the exception and ``oplog_idx`` its oplog index.
-    ``calls`` is the number of host calls of the live run, ``result`` what it returned (or
-    the exception it raised), ``runs`` how many times the function ran.
+    ``ok`` is True when every replay matched and the live run did not raise (or raised what
+    ``raises`` allows).  Otherwise ``divergence`` describes the first problem: a mismatch, with
+    ``crash_after`` saying which run found it (None: the plain replay after the live run; k:
+    the run that crashed right after its k-th host call and was restarted), and for a
+    non-determinism error ``error`` the exception and ``oplog_idx`` its oplog index; or a live
+    run that raised something ``raises`` does not allow, in which case nothing was replayed
+    (``runs`` is 1).  ``calls`` is the number of host calls of the live run (pollable checks
+    included: they record nothing but are crash points), ``result`` what it returned (or the
+    exception it raised, as text), ``live_error`` that exception itself, ``runs`` how many
+    times the function ran.
     """
 
     ok: bool
@@ -52,6 +64,7 @@ class ReplayReport:
     crash_after: Optional[int] = None
     oplog_idx: Optional[int] = None
     error: Optional[NonDeterminismError] = None
+    live_error: Optional[Exception] = None
 
     def __bool__(self) -> bool:
         """True when no divergence was found."""
@@ -69,14 +82,22 @@ class _Run:
     def __init__(self, crash_after: Optional[int]) -> None:
         self.crash_after = crash_after
         self.calls = 0
+        self.waits = 0  # pollable checks among the calls: crash points, but never recorded
         self.crashed = False
         self.error: Optional[NonDeterminismError] = None
+        self.raised: Optional[Exception] = None  # what the function raised, if it did
 
 
 class _CheckedWorker(Worker):
     """The worker as the function sees it: each host call is counted, a NonDeterminismError is
     remembered even if the function swallows it, a crash is injected after call k, and pending
-    promises get their outside completion right before they are awaited."""
+    promises get their outside completion right before they are awaited.
+
+    Every way worker code can wait goes through the methods overridden here: the blocking and
+    asyncio awaits (``aio.await_promise`` and ``await_promise_json`` call
+    ``await_promise_async``), and the pollables of the worker's handles (``ready()``,
+    ``block()``, ``aio.wait_ready``); ``get()`` of a handle is the worker's ``poll_promise``.
+    """
 
     def __init__(
         self,
@@ -90,11 +111,14 @@ class _CheckedWorker(Worker):
         self._complete_with = complete_with
         self._await_timeout = await_timeout
 
-    def _call(self, call: Callable[[], _T]) -> _T:
+    @contextlib.contextmanager
+    def _counted(self, wait: bool = False) -> Iterator[None]:
+        """Counts one host call made in the block (``wait``: a pollable check, not recorded)."""
         run = self._run
         run.calls += 1
+        run.waits += wait
         try:
-            return call()
+            yield
         except NonDeterminismError as e:
             if run.error is None:
                 run.error = e
@@ -104,6 +128,10 @@ class _CheckedWorker(Worker):
             if run.calls == run.crash_after and not run.crashed:
                 run.crashed = True
                 raise _SimulatedCrash()
+
+    def _call(self, call: Callable[[], _T]) -> _T:
+        with self._counted():
+            return call()
 
     def _before_await(self, promise_id: PromiseIdLike, timeout: Optional[float]) -> Optional[float]:
         if self._complete_with is not None:
@@ -123,25 +151,10 @@ class _CheckedWorker(Worker):
         t = self._before_await(promise_id, timeout)
         return self._call(lambda: super(_CheckedWorker, self).await_promise(promise_id, t))
 
-    def await_promise_async(
-        self, promise_id: PromiseIdLike, timeout: Optional[float] = None
-    ) -> Coroutine[Any, Any, bytes]:
-        async def awaiting() -> bytes:
-            t = self._before_await(promise_id, timeout)
-            run = self._run
-            run.calls += 1
-            try:
-                return await super(_CheckedWorker, self).await_promise_async(promise_id, t)
-            except NonDeterminismError as e:
-                if run.error is None:
-                    run.error = e
-                raise
-            finally:
-                if run.calls == run.crash_after and not run.crashed:
-                    run.crashed = True
-                    raise _SimulatedCrash()
-
-        return awaiting()
+    async def await_promise_async(self, promise_id: PromiseIdLike, timeout: Optional[float] = None) -> bytes:
+        t = self._before_await(promise_id, timeout)
+        with self._counted():
+            return await super().await_promise_async(promise_id, t)
 
     def poll_promise(self, promise_id: PromiseIdLike) -> Optional[bytes]:
         return self._call(lambda: super(_CheckedWorker, self).poll_promise(promise_id))
@@ -154,6 +167,20 @@ class _CheckedWorker(Worker):
 
     def get_oplog_index(self) -> int:
         return self._call(super().get_oplog_index)
+
+    def _pollable_ready(self, pollable: Pollable) -> bool:
+        with self._counted(wait=True):
+            return super()._pollable_ready(pollable)
+
+    def _pollable_block(self, pollable: Pollable, timeout: Optional[float]) -> None:
+        t = self._before_await(pollable.promise_id, timeout)
+        with self._counted(wait=True):
+            super()._pollable_block(pollable, t)
+
+    async def _pollable_wait_ready(self, pollable: Pollable, timeout: Optional[float]) -> None:
+        t = self._before_await(pollable.promise_id, timeout)
+        with self._counted(wait=True):
+            await super()._pollable_wait_ready(pollable, t)
 
     def close(self) -> None:
         """Ignored: check_replay closes the worker when it is done with it."""
@@ -175,7 +202,7 @@ _Outcome = Tuple[str, object]
 
 def _run_fn(fn: Callable[..., object], worker: _CheckedWorker) -> _Outcome:
     """Runs fn with worker current (and as its argument if it takes one).  A simulated crash
-    propagates; anything else fn raises is its outcome."""
+    propagates; anything else fn raises is its outcome (and kept in the run)."""
     try:
         with worker:
             value = fn(worker) if _takes_worker(fn) else fn()
@@ -188,6 +215,7 @@ def _run_fn(fn: Callable[..., object], worker: _CheckedWorker) -> _Outcome:
                 value = asyncio.run(main())
         return ("returned", value)
     except Exception as e:
+        worker._run.raised = e
         return ("raised", f"{type(e).__module__}.{type(e).__qualname__}: {e}")
 
 
@@ -249,6 +277,16 @@ def _describe(outcome: _Outcome) -> str:
     return f"returned {value!r}" if kind == "returned" else f"raised {value}"
 
 
+def _unexpected(live: _Outcome, calls: int, error: Exception) -> str:
+    """The divergence text of a live run that raised what ``raises`` does not allow."""
+    text = (f"the live run {_describe(live)} after {_calls(calls)}; nothing was replayed "
+            f"(pass raises={type(error).__name__} if the function is meant to raise it)")
+    if isinstance(error, TimeoutError):
+        text += ("; a TimeoutError here usually means a promise it waited for was never completed: "
+                 "pass complete_with, or complete it in the function through worker.host")
+    return text
+
+
 def check_replay(
     fn: Callable[..., object],
     *,
@@ -258,6 +296,7 @@ def check_replay(
     component_id: Optional[ComponentIdLike] = None,
     worker_name: Optional[str] = None,
     await_timeout: Optional[float] = 30.0,
+    raises: ExpectedErrors = (),
 ) -> ReplayReport:
     """Runs the worker function ``fn`` live, then replayed, and reports the first divergence.
 
@@ -276,13 +315,27 @@ def check_replay(
        runs to the end, replaying k calls and going live for the rest.  It must return what the
        live run returned and leave an oplog of the same shape.
 
-    Outside completions: when ``fn`` is about to await a promise that is still pending,
-    ``complete_with(host, promise_id)`` is called first (on every run, so a replay finds the
-    promise completed as a real restart would).  Without it, ``fn`` must arrange completions
-    itself, e.g. ``worker.host.complete_promise(...)``: host-level calls are not recorded and
-    are not replayed.  An await without a timeout is given ``await_timeout`` seconds, so a
-    promise nobody completes ends the run with TimeoutError instead of hanging.  (A timed-out
-    await is never recorded, so code that relies on one is not replay-safe.)
+    Every way worker code waits is checked alike: ``await_promise`` and its JSON variant,
+    blocking or through :mod:`golem_promise.aio` (``aio.await_promise``,
+    ``Worker.await_promise_async`` ...), and promise handles (``get_promise(p).get()`` is a
+    poll; ``subscribe().ready()``, ``.block()`` and ``aio.wait_ready`` record nothing but are
+    counted as host calls, so a crash run also crashes right after each of them).
+
+    Outside completions: when ``fn`` is about to wait for a promise that is still pending (an
+    await, ``block()``, ``aio.wait_ready``; not a poll, ``get()`` or ``ready()``),
+    ``complete_with(host, promise_id)`` (a :data:`CompleteWith`) is called first, on every run,
+    so a replay finds the promise completed as a real restart would.  Without it, ``fn`` must
+    arrange completions itself, e.g. ``worker.host.complete_promise(...)``: host-level calls
+    are not recorded and are not replayed.  A wait without a timeout is given
+    ``await_timeout`` seconds, so a promise nobody completes ends the run with TimeoutError
+    instead of hanging.  (A timed-out await is never recorded, so code that relies on one is
+    not replay-safe.)
+
+    A live run that raises is not a clean result: unless the exception is an instance of
+    ``raises`` (a class or tuple of classes the function is meant to raise), the report is not
+    ok, says what was raised (for a TimeoutError, that a promise was never completed) and
+    nothing is replayed, since the function stopped before the calls worth checking.  With
+    ``raises`` matching, the replays must raise the same exception.
 
     Without ``host``, each run (the live run and its replay; each crash run) has its own
     in-memory host and the same worker id, so results and oplogs compare exactly.  With
@@ -326,10 +379,13 @@ def check_replay(
         assert live is not None
         calls = live_run.calls
         live_oplog = live_worker.host.oplog(live_worker.worker_id)
+        if live_run.raised is not None and not isinstance(live_run.raised, raises):
+            return ReplayReport(False, _unexpected(live, calls, live_run.raised), calls, live[1], runs,
+                                live_error=live_run.raised)
 
         def report(divergence: str, crash_after: Optional[int], error: Optional[NonDeterminismError]) -> ReplayReport:
             return ReplayReport(False, divergence, calls, live[1], runs, crash_after,
-                                error.oplog_idx if error is not None else None, error)
+                                error.oplog_idx if error is not None else None, error, live_run.raised)
 
         def check_replayed(w: Worker, crash_after: Optional[int]) -> Optional[ReplayReport]:
             """Restarts w, runs fn to the end and compares it with the live run."""
@@ -343,7 +399,7 @@ def check_replay(
                 return report(f"{where}: {run.error.message}", crash_after, run.error)
             if w.is_replaying:
                 return report(
-                    f"{where}: the function made {_calls(run.calls)} and returned, but the oplog "
+                    f"{where}: the function made {_calls(run.calls - run.waits)} and returned, but the oplog "
                     f"records {recorded - 1}; replay stopped at oplog index {w.oplog_position} "
                     f"(next recorded: {w.host.oplog(w.worker_id)[w.oplog_position].kind})",
                     crash_after, None)
@@ -384,7 +440,7 @@ def check_replay(
                 found = check_replayed(w, k)
                 if found is not None:
                     return found
-        return ReplayReport(True, None, calls, live[1], runs)
+        return ReplayReport(True, None, calls, live[1], runs, live_error=live_run.raised)
     finally:
         for w in opened:
             w.close()
@@ -397,10 +453,13 @@ class ReplayChecker:
     and raises AssertionError (failing the test) when a divergence was found."""
 
     def __call__(self, fn: Callable[..., object], **options: Any) -> ReplayReport:
-        """Runs :func:`check_replay` and asserts that it found no divergence."""
+        """Runs :func:`check_replay` and asserts that it found no divergence (and that the live
+        run did not raise what ``raises`` does not allow)."""
         result = check_replay(fn, **options)
         if not result.ok:
-            raise AssertionError(f"worker function is not replay-safe: {result.divergence}")
+            # One run and not ok: the live run raised, and nothing was replayed.
+            what = "could not be checked" if result.runs == 1 else "is not replay-safe"
+            raise AssertionError(f"worker function {what}: {result.divergence}")
         return result
 
 
