@@ -41,6 +41,7 @@ GP_API const char* gp_errstr(int code) {
     case GP_ESCHEMA: return "GP_ESCHEMA: not a golem-promise database of a supported version";
     case GP_ENONDETERMINISM: return "GP_ENONDETERMINISM: host call differs from the recorded oplog";
     case GP_EWORKERNOTFOUND: return "GP_EWORKERNOTFOUND: worker not found";
+    case GP_ECONFLICT: return "GP_ECONFLICT: another handle of the worker appended to its oplog";
     case GP_EINTERNAL: return "GP_EINTERNAL: internal error";
     default: return "unknown status code";
   }

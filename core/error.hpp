@@ -21,6 +21,7 @@ enum class Errc : int {
   schema = -10,
   non_determinism = -11,
   worker_not_found = -12,
+  conflict = -13,
   internal = -99,
 };
 

@@ -138,7 +138,11 @@ std::unique_ptr<Worker> Host::open_worker(const WorkerId& id, bool live) {
     txn.commit();
   }
   std::unique_ptr<Worker> worker(new Worker(shared_from_this(), id, *row));
-  if (!live) worker->start_replay();
+  if (live) {
+    worker->last_seen_ = last_index(*row);
+  } else {
+    worker->start_replay();
+  }
   return worker;
 }
 
@@ -171,6 +175,22 @@ std::uint64_t Host::append_entry(std::int64_t worker_row, OplogEntry& entry) {
   ins->exec();
   // Valid once the transaction commits; WriteTxn drops the cache if it rolls back instead.
   if (memory_) next_idx_[worker_row] = entry.idx + 1;
+  return entry.idx;
+}
+
+std::uint64_t Host::append_as(const Worker& w, OplogEntry& entry) {
+  if (entry.idx == 0) entry.idx = next_index(w.row_);
+  // A longer oplog means another handle appended.  A shorter one is only this handle's own
+  // entry rolled back with a failed transaction: the index is free again, nothing interleaved.
+  if (entry.idx > w.last_seen_ + 1) {
+    throw Error(Errc::conflict,
+                "worker " + w.id_.to_string() + " has oplog entries up to " + std::to_string(entry.idx - 1) +
+                    " but this handle of it last saw " + std::to_string(w.last_seen_) +
+                    ": another handle of the same worker appended to its oplog, and a worker runs in one "
+                    "place at a time; restart this handle to replay the oplog as it is now, or use one handle");
+  }
+  append_entry(w.row_, entry);
+  w.last_seen_ = entry.idx;
   return entry.idx;
 }
 

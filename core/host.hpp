@@ -151,6 +151,10 @@ class Host : public std::enable_shared_from_this<Host> {
   Bytes read_recorded_payload(std::int64_t key);
   // Writes entry at next_index(worker_row) unless entry.idx is already set; returns the index.
   std::uint64_t append_entry(std::int64_t worker_row, OplogEntry& entry);
+  // append_entry for a call of worker w, which must be the only one appending to its oplog:
+  // Error(conflict) if another handle of the same worker (this process or another) appended
+  // since w last wrote or (re)started, as two copies of one running worker would.
+  std::uint64_t append_as(const Worker& w, OplogEntry& entry);
 
   // Group commit (file hosts): concurrent writers queue their changes; one of them runs the
   // whole queue in one transaction (each change in its own savepoint, so one failure does not
@@ -264,6 +268,10 @@ class Worker {
   std::shared_ptr<Host> host_;
   WorkerId id_;
   std::int64_t row_;
+  // The last oplog index this handle wrote, or found at open or restart (db_mu_): an append
+  // that finds the oplog longer than this would interleave with another handle's calls.
+  // Mutable: the state machine records through a const Worker.
+  mutable std::uint64_t last_seen_ = 0;
   std::uint64_t replay_next_ = 0;  // next recorded index to match; 0 = live
   std::uint64_t replay_end_ = 0;   // last recorded index at (re)start
   std::deque<OplogEntry> ahead_;   // recorded entries read ahead, starting at replay_next_

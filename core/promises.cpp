@@ -142,7 +142,7 @@ int Host::apply_complete(const Worker* recorder, const PromiseId& id, const std:
     if (l.state == State::pending) entry.payload_id = l.key;
     entry.payload_len = len;
     entry.payload_hash = fnv1a64(data, len);
-    append_entry(recorder->row_, entry);
+    append_as(*recorder, entry);
   }
   return static_cast<int>(l.state);
 }
@@ -230,7 +230,7 @@ Host::State Host::observe(const Worker& recorder, OplogKind kind, const PromiseI
   if (l.state == State::pending && kind == OplogKind::await_promise) return l.state;  // rolls back
   if (l.state == State::completed) out = std::move(payload);
   auto entry = observed_entry(kind, id, l.state, l.key, out ? &*out : nullptr);
-  append_entry(recorder.row_, entry);
+  append_as(recorder, entry);
   if (txn) txn->commit();
   return l.state;
 }
@@ -297,7 +297,7 @@ void Host::remove_as(const Worker* recorder, const PromiseId& id) {
       OplogEntry entry;
       entry.kind = OplogKind::delete_promise;
       entry.promise = id;
-      append_entry(recorder->row_, entry);
+      append_as(*recorder, entry);
     }
     if (state == State::gone && !recorder) return;  // nothing to write
     txn.commit();
@@ -339,7 +339,7 @@ PromiseId Worker::create_promise() {
   entry.idx = h.next_index(row_);
   if (entry.idx > kMaxIdx) throw Error(Errc::internal, "worker " + id_.to_string() + " has exhausted its oplog indexes");
   entry.promise = PromiseId{id_, entry.idx};
-  h.append_entry(row_, entry);
+  h.append_as(*this, entry);
   if (txn) txn->commit();
   return *entry.promise;
 }
@@ -398,7 +398,7 @@ std::uint64_t Worker::get_oplog_index() {
   if (!h.memory_) txn.emplace(h);
   OplogEntry entry;
   entry.kind = OplogKind::get_oplog_index;
-  const auto idx = h.append_entry(row_, entry);
+  const auto idx = h.append_as(*this, entry);
   if (txn) txn->commit();
   return idx;
 }

@@ -65,6 +65,7 @@ constexpr std::uint64_t kBatch = 256;
 
 void Worker::start_replay() {
   replay_end_ = host_->last_index(row_);
+  last_seen_ = replay_end_;  // a restart takes the oplog as it is now, whoever wrote it
   replay_next_ = replay_end_ >= 2 ? 2 : 0;  // entry 1 is the worker's creation
   ahead_.clear();
   ahead_payloads_.clear();

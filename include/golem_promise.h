@@ -71,6 +71,7 @@ GP_API unsigned gp_version_number(void);
 #define GP_ESCHEMA         -10   /**< not a golem-promise database, or one of a newer schema */
 #define GP_ENONDETERMINISM -11   /**< replay: a host call differs from the recorded one */
 #define GP_EWORKERNOTFOUND -12   /**< the worker does not exist in this host */
+#define GP_ECONFLICT       -13   /**< another handle of the same worker appended to its oplog */
 #define GP_EINTERNAL       -99   /**< a bug in golem-promise; the message says where */
 
 /** Largest payload accepted, in bytes (900 MiB).  Golem sets no limit; SQLite caps a BLOB
@@ -387,12 +388,18 @@ GP_API int gp_worker_get_oplog_index(uint64_t *out, gp_worker *worker);
  * recorded call and the attempted one, and writes nothing.  When the recorded entries run out
  * the worker is live and appends as usual; an await that was still waiting at the crash was
  * never recorded, so it runs live against the store.  GP_WORKER_OPEN_LIVE skips replay.
+ *
+ * A worker runs in one place at a time: a live call that would append to the oplog after
+ * another handle of the same worker (in this process or another) appended since this handle
+ * last wrote, opened or restarted fails with GP_ECONFLICT and writes nothing, instead of
+ * interleaving two executions in one oplog.  gp_worker_restart takes the oplog as it then is.
  */
 GP_API int gp_worker_open_v2(gp_worker **out, gp_host *host, const gp_worker_id_t *worker_id,
                              uint32_t flags);
 
 /** Simulates a crash and restart in-process: the next calls replay from oplog index 2
- *  (index 1 is the worker's creation).  Must not race with calls on the same handle. */
+ *  (index 1 is the worker's creation; its position reads 1), up to the oplog's end as it is
+ *  now, including entries other handles wrote.  Must not race with calls on the same handle. */
 GP_API int gp_worker_restart(gp_worker *worker);
 
 /** *out = 1 while the worker is replaying recorded calls, 0 when live. */

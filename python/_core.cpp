@@ -754,6 +754,7 @@ PYBIND11_MODULE(_core, m) {
     m.attr("ESCHEMA") = GP_ESCHEMA;
     m.attr("ENONDETERMINISM") = GP_ENONDETERMINISM;
     m.attr("EWORKERNOTFOUND") = GP_EWORKERNOTFOUND;
+    m.attr("ECONFLICT") = GP_ECONFLICT;
     m.attr("EINTERNAL") = GP_EINTERNAL;
 
     m.attr("MAX_PAYLOAD") = static_cast<std::uint64_t>(GP_MAX_PAYLOAD);

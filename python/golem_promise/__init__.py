@@ -42,6 +42,7 @@ from ._errors import (
     PromiseNotOwned,
     SchemaError,
     StorageError,
+    WorkerConflict,
     WorkerNotFound,
 )
 from ._host import Host, OplogEntry, Worker
@@ -98,6 +99,7 @@ __all__ = [
     "SchemaError",
     "NonDeterminismError",
     "WorkerNotFound",
+    "WorkerConflict",
     "InternalError",
     "LIBRARY_VERSION",
     "MAX_PAYLOAD",

@@ -19,6 +19,7 @@ __all__ = [
     "SchemaError",
     "NonDeterminismError",
     "WorkerNotFound",
+    "WorkerConflict",
     "InternalError",
     "error_from_status",
 ]
@@ -125,6 +126,19 @@ class WorkerNotFound(GolemPromiseError):
     default_code = _core.EWORKERNOTFOUND
 
 
+class WorkerConflict(GolemPromiseError):
+    """Another handle of the same worker appended to its oplog (``GP_ECONFLICT``).
+
+    A Golem worker runs in one place at a time, so two handles of one worker (two ``Host``
+    objects on one file, or two processes) must not both make calls: their entries would
+    interleave in one oplog and a restart would replay the wrong results.  The handle that
+    finds the oplog longer than it left it gets this error and writes nothing; its
+    ``restart()`` replays the oplog as it now is.
+    """
+
+    default_code = _core.ECONFLICT
+
+
 class InternalError(GolemPromiseError):
     """A bug in golem-promise; the message says where (``GP_EINTERNAL``)."""
 
@@ -145,6 +159,7 @@ _STATUS_TO_ERROR: Dict[int, Type[Exception]] = {
     _core.ESCHEMA: SchemaError,
     _core.ENONDETERMINISM: NonDeterminismError,
     _core.EWORKERNOTFOUND: WorkerNotFound,
+    _core.ECONFLICT: WorkerConflict,
     _core.EINTERNAL: InternalError,
 }
 

@@ -38,6 +38,7 @@ TEST_CASE("status codes keep their pinned values", "[errors]") {
   STATIC_REQUIRE(GP_ESCHEMA == -10);
   STATIC_REQUIRE(GP_ENONDETERMINISM == -11);
   STATIC_REQUIRE(GP_EWORKERNOTFOUND == -12);
+  STATIC_REQUIRE(GP_ECONFLICT == -13);
   STATIC_REQUIRE(GP_EINTERNAL == -99);
 }
 
@@ -56,6 +57,7 @@ TEST_CASE("gp_errstr names every status code", "[errors]") {
       {GP_ESCHEMA, "GP_ESCHEMA"},
       {GP_ENONDETERMINISM, "GP_ENONDETERMINISM"},
       {GP_EWORKERNOTFOUND, "GP_EWORKERNOTFOUND"},
+      {GP_ECONFLICT, "GP_ECONFLICT"},
       {GP_EINTERNAL, "GP_EINTERNAL"},
   };
   std::set<std::string> seen;
@@ -72,7 +74,7 @@ TEST_CASE("gp_errstr names every status code", "[errors]") {
 }
 
 TEST_CASE("gp_errstr of an unknown code says so", "[errors]") {
-  for (int code : {1, -13, -50, -98, -100, 12345, INT32_MIN, INT32_MAX}) {
+  for (int code : {1, -14, -50, -98, -100, 12345, INT32_MIN, INT32_MAX}) {
     CAPTURE(code);
     const char* text = gp_errstr(code);
     REQUIRE(text != nullptr);

@@ -24,6 +24,7 @@ from golem_promise import Host, Worker
         (gp.SchemaError, -10),
         (gp.NonDeterminismError, -11),
         (gp.WorkerNotFound, -12),
+        (gp.WorkerConflict, -13),
         (gp.InternalError, -99),
     ],
 )

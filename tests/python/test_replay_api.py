@@ -15,6 +15,7 @@ from golem_promise import (
     PromiseId,
     PromiseNotFound,
     Worker,
+    WorkerConflict,
 )
 
 from conftest import COMPONENT
@@ -226,3 +227,26 @@ def test_non_determinism_error_without_the_usual_message_has_no_details() -> Non
     err = NonDeterminismError("something else")
     assert (err.oplog_idx, err.recorded, err.attempted) == (None, None, None)
     assert err.code == -11
+
+
+def test_two_hosts_running_one_worker_cannot_interleave_its_oplog(tmp_path: Path) -> None:
+    """The audit's case: two handles of one worker both writing would make a later replay hand
+    out other ids than the first run did, silently.  The one that falls behind is stopped."""
+    db = tmp_path / "twins.db"
+    with Host(db) as first_host, Host(db) as second_host:
+        first = first_host.worker(COMPONENT, "w")
+        second = second_host.worker(COMPONENT, "w")
+        ids = [first.create_promise()]  # 2
+        with pytest.raises(WorkerConflict, match="another handle of the same worker") as caught:
+            second.create_promise()
+        assert caught.value.code == -13
+        assert len(first_host.oplog(first.worker_id)) == 2  # nothing written
+        ids.append(first.create_promise())  # 3
+        # A restart takes the oplog as it is: the ids of the first run, then new ones.
+        second.restart()
+        assert [second.create_promise(), second.create_promise()] == ids
+        assert second.create_promise().oplog_idx == 4
+        with pytest.raises(WorkerConflict):
+            first.create_promise()
+        first.restart()
+        assert [first.create_promise() for _ in range(3)] == ids + [PromiseId(first.worker_id, 4)]
