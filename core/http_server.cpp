@@ -31,6 +31,7 @@
 #include "error.hpp"
 #include "host.hpp"
 #include "ids.hpp"
+#include "printable.hpp"
 
 namespace gp {
 namespace {
@@ -40,7 +41,6 @@ using httplib::Request;
 using httplib::Response;
 using HandlerResponse = httplib::Server::HandlerResponse;
 
-constexpr std::size_t kMaxEcho = 120;  // longest piece of a client's input quoted back in a message
 constexpr int kMaxThreads = 1024;
 constexpr std::size_t kMaxAddress = 253;
 // How much of an oversized body is read and thrown away before giving up on the connection.
@@ -51,11 +51,6 @@ constexpr std::uint64_t kMaxDiscard = 64ull * 1024 * 1024;
 std::string dump(const ojson& j) {
   // Messages may quote a client's bytes (a path segment); never throw on invalid UTF-8.
   return j.dump(-1, ' ', false, ojson::error_handler_t::replace);
-}
-
-std::string echo(std::string_view text) {
-  if (text.size() <= kMaxEcho) return std::string(text);
-  return std::string(text.substr(0, kMaxEcho)) + "...";
 }
 
 void reply(Response& res, int status, std::string body) {
@@ -204,7 +199,7 @@ std::optional<WorkerId> parse_worker_id(const Route& r, Response& res) {
   try {
     id.component_id = Uuid::parse(r.component);
   } catch (const Error&) {
-    reply_invalid(res, "invalid component id '" + echo(r.component) +
+    reply_invalid(res, "invalid component id '" + printable(r.component) +
                            "': expected a UUID like 8-4-4-4-12 hex digits");
     return std::nullopt;
   }
@@ -258,7 +253,7 @@ class CompleteBody final : public nlohmann::json_sax<nlohmann::json> {
   }
   bool number_float(number_float_t, const string_t& text) override {
     // Fractions, exponents, and integers beyond 2^64-1 all arrive here.
-    return scalar("the number " + echo(text));
+    return scalar("the number " + printable(text));
   }
   bool string(string_t&) override { return scalar("a string"); }
   bool binary(binary_t&) override { return scalar("binary data"); }
@@ -302,8 +297,7 @@ class CompleteBody final : public nlohmann::json_sax<nlohmann::json> {
     // e.what() is "[json.exception.parse_error.101] parse error at line 1, column 9: ...".
     std::string what = e.what();
     if (const auto p = what.find("] "); p != std::string::npos) what.erase(0, p + 2);
-    if (what.size() > 4 * kMaxEcho) what = what.substr(0, 4 * kMaxEcho) + "...";  // "last read: <token>"
-    return fail("request body is not valid JSON: " + what);
+    return fail("request body is not valid JSON: " + printable(what, 480));  // "last read: <token>"
   }
 
   // Parses body; false with `error` set when it is not a valid completion request.
@@ -478,11 +472,11 @@ HandlerResponse HttpServer::Impl::route(const Request& req, Response& res) {
 
   const auto r = classify(req.path);
   if (r.kind == Route::Kind::none) {
-    reply_error(res, 404, "no such endpoint: " + echo(req.method) + " " + echo(req.path));
+    reply_error(res, 404, "no such endpoint: " + printable(req.method) + " " + printable(req.path));
     return done();
   }
   if (!r.allows(req.method)) {
-    reply_error(res, 405, "method " + echo(req.method) + " is not allowed on " + echo(req.path) +
+    reply_error(res, 405, "method " + printable(req.method) + " is not allowed on " + printable(req.path) +
                               "; allowed: " + r.allowed());
     res.set_header("Allow", r.allowed());
     return done();
@@ -511,7 +505,7 @@ HandlerResponse HttpServer::Impl::route(const Request& req, Response& res) {
       return done();
     }
     if (!parse_u64(length)) {
-      reply_invalid(res, "invalid Content-Length header '" + echo(length) + "': expected a decimal byte count");
+      reply_invalid(res, "invalid Content-Length header '" + printable(length) + "': expected a decimal byte count");
       return done();
     }
   }
@@ -557,7 +551,7 @@ void HttpServer::Impl::handle_complete(const Request& req, Response& res, const 
     if (over || status == 413) {
       reply_error(res, 413, body_limit_message());
     } else if (status == 415) {
-      reply_error(res, 415, "unsupported Content-Encoding: " + echo(req.get_header_value("Content-Encoding")));
+      reply_error(res, 415, "unsupported Content-Encoding: " + printable(req.get_header_value("Content-Encoding")));
     } else {
       reply_invalid(res, "could not read the request body (truncated, timed out, or malformed chunked encoding)");
     }
@@ -591,7 +585,7 @@ void HttpServer::Impl::complete(const WorkerId& worker, const std::string& body,
 void HttpServer::Impl::get_promise(const WorkerId& worker, std::string_view oplog_idx, Response& res) {
   const auto idx = parse_u64(oplog_idx);
   if (!idx) {
-    reply_invalid(res, "invalid oplog index '" + echo(oplog_idx) +
+    reply_invalid(res, "invalid oplog index '" + printable(oplog_idx) +
                            "': expected an unsigned 64-bit decimal integer");
     return;
   }

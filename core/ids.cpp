@@ -7,19 +7,9 @@
 #include <charconv>
 
 #include "error.hpp"
+#include "printable.hpp"
 
 namespace gp {
-
-namespace {
-
-std::string quoted(std::string_view text) {
-  constexpr std::size_t kShown = 120;  // keep messages readable for huge inputs
-  std::string s(text.substr(0, kShown));
-  if (text.size() > kShown) s += "...";
-  return "'" + s + "'";
-}
-
-}  // namespace
 
 Uuid Uuid::parse(std::string_view text) {
   // Boost also takes braces and undashed forms; Golem's text form is exactly the dashed one.

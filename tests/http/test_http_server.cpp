@@ -194,6 +194,27 @@ TEST_CASE("POST complete with an invalid worker name is 400 with errors and chan
   CHECK(s.state() == 0);
 }
 
+TEST_CASE("Control characters and NUL from the path are escaped in messages, which are never cut short", "[http]") {
+  Served s;
+  struct Case {
+    std::string path, needle;
+  };
+  const auto c = GENERATE_COPY(values<Case>({
+      {std::string("/v1/components/") + kComponent + "/workers/wk%001/complete",
+       "invalid worker name 'wk\\x001': worker names are 1 to 100 characters"},
+      {std::string("/v1/components/") + kComponent + "/workers/a%0Ab%1B[2J%7Fc/complete",
+       "invalid worker name 'a\\x0ab\\x1b[2J\\x7fc': worker names are 1 to 100 characters"},
+      {std::string("/v1/components/") + kComponent + "/workers/back%5Cslash/complete",
+       "invalid worker name 'back\\\\slash': worker names"},
+      {"/v1/components/0b5c6a1e-2f3d-4c5b-8a9e-1234567%00abc/workers/w/complete",
+       "invalid component id '0b5c6a1e-2f3d-4c5b-8a9e-1234567\\x00abc': expected a UUID"},
+  }));
+  INFO(c.path);
+  require_errors_naming(post(s.port, c.path, body_for(s.idx(), "[1]")), c.needle);
+  require_errors_naming(get(s.port, c.path.substr(0, c.path.size() - 9) + "/promises/1"), c.needle);
+  CHECK(s.state() == 0);
+}
+
 TEST_CASE("POST complete with an invalid component id is 400 with errors", "[http]") {
   Served s;
   const auto component = GENERATE(as<std::string>{}, "not-a-uuid", "0b5c6a1e2f3d4c5b8a9e123456789abc",
