@@ -242,10 +242,11 @@ private:
     bool closing_ = false;
 };
 
-/** The await loop shared by hosts and workers: waits in slices of at most kAwaitSliceMs with
- *  the GIL released, checking for signals (Ctrl-C) and close() between slices. */
+/** The await loop shared by hosts, workers and promise handles: waits in slices of at most
+ *  kAwaitSliceMs with the GIL released, checking for signals (Ctrl-C) and close() between
+ *  slices.  `op` names the waiting call in the TimeoutError's message. */
 template <class G, class AwaitFn>
-py::bytes await_in_slices(G &guard, const char *what, AwaitFn await_fn,
+py::bytes await_in_slices(G &guard, const char *what, const char *op, AwaitFn await_fn,
                           std::optional<double> timeout) {
     using clock = std::chrono::steady_clock;
     bool forever = !timeout.has_value();
@@ -280,7 +281,7 @@ py::bytes await_in_slices(G &guard, const char *what, AwaitFn await_fn,
             throw py::value_error(std::string("the ") + what + " was closed while awaiting");
         if (!forever && clock::now() >= deadline) {
             std::ostringstream text;
-            text << "await_promise timed out after " << *timeout << " s; the promise is still pending";
+            text << op << " timed out after " << *timeout << " s; the promise is still pending";
             raise_status(GP_ETIMEOUT, text.str());
         }
     }
@@ -336,7 +337,7 @@ public:
     py::bytes await_promise(py::handle pid, std::optional<double> timeout) {
         const gp_promise_id_t id = promise_arg(pid);
         return await_in_slices(
-            *this, "worker",
+            *this, "worker", "await_promise",
             [&id](gp_bytes_t *out, gp_worker *w, std::int64_t ms) {
                 return gp_worker_await_promise(out, w, &id, ms);
             },
@@ -452,7 +453,7 @@ public:
 
     void block(std::optional<double> timeout) {
         await_in_slices(
-            *this, "promise handle",
+            *this, "promise handle", "Pollable.block",
             [](gp_bytes_t *, gp_promise *p, std::int64_t ms) { return gp_promise_block(p, ms); },
             timeout);
     }
@@ -540,7 +541,7 @@ public:
     py::bytes await_promise(py::handle pid, std::optional<double> timeout) {
         const gp_promise_id_t id = promise_arg(pid);
         return await_in_slices(
-            *this, "host",
+            *this, "host", "await_promise",
             [&id](gp_bytes_t *out, gp_host *h, std::int64_t ms) {
                 return gp_host_await_promise(out, h, &id, ms);
             },

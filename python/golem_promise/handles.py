@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Optional, Type, Union
 
 from . import _core
 from ._ids import PromiseId, _promise_c_form
+from ._timeout import check_timeout
 
 if TYPE_CHECKING:
     from ._host import Host, Worker
@@ -73,9 +74,11 @@ class Pollable:
     def block(self, timeout: Optional[float] = None) -> None:
         """Waits until :meth:`ready`; TimeoutError after ``timeout`` seconds (None: forever).
 
-        The GIL is released while waiting and Ctrl-C interrupts it.  For asyncio use
+        ``timeout`` is a number of seconds (not a bool): TypeError otherwise, ValueError if
+        negative.  The GIL is released while waiting and Ctrl-C interrupts it.  For asyncio use
         ``await golem_promise.aio.wait_ready(pollable)``.
         """
+        check_timeout(timeout)
         if self._worker is not None:
             self._worker._pollable_block(self, timeout)
         else:

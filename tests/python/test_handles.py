@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import threading
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import golem_promise as gp
-from golem_promise import GetPromiseResult, Host, PromiseId, PromiseResult, Worker
+from golem_promise import GetPromiseResult, Host, PromiseId, PromiseResult, Worker, aio
 
 from conftest import COMPONENT
 
@@ -145,3 +146,30 @@ def test_bad_promise_ids_are_rejected(host: Host) -> None:
         host.get_promise("not a promise id")
     with pytest.raises(TypeError):
         host.get_promise(42)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("level", ["worker", "host"])
+def test_block_takes_only_a_number_of_seconds_or_none(host: Host, worker: Worker, level: str) -> None:
+    pid = worker.create_promise()
+    pollable = (worker if level == "worker" else host).get_promise(pid).subscribe()
+    for bad in [True, False, "1", b"1", [1], 1j]:
+        started = time.monotonic()
+        with pytest.raises(TypeError, match=f"timeout must be a number of seconds or None, not {type(bad).__name__}"):
+            pollable.block(bad)  # type: ignore[arg-type]
+        assert time.monotonic() - started < 0.5  # refused, not waited for (True is not 1 s)
+    for negative in [-1, -0.5, float("nan")]:
+        with pytest.raises(ValueError, match="non-negative"):
+            pollable.block(negative)
+
+
+@pytest.mark.parametrize("level", ["worker", "host"])
+def test_a_timed_out_block_says_block_not_await(host: Host, worker: Worker, level: str) -> None:
+    pid = worker.create_promise()
+    pollable = (worker if level == "worker" else host).get_promise(pid).subscribe()
+    with pytest.raises(TimeoutError) as caught:
+        pollable.block(0.05)
+    assert str(caught.value) == "Pollable.block timed out after 0.05 s; the promise is still pending"
+    with pytest.raises(TimeoutError, match=r"^wait_ready timed out after 0\.05 s; "):
+        asyncio.run(aio.wait_ready(pollable, 0.05))
+    with pytest.raises(TimeoutError, match=r"^wait_ready timed out after 0 s; "):
+        asyncio.run(aio.wait_ready(pollable, 0))
