@@ -1,5 +1,6 @@
-"""docs/replay.md's worker that breaks determinism: its example runs as written and fails the
-way the page shows (the error, its fields, the check_replay report), so the page stays true."""
+"""docs/replay.md's examples: every ``python`` block runs, in order, as a reader's session; the
+worker that breaks determinism fails the way the page shows (the error, its fields, the
+check_replay report); ``python pytest`` blocks pass under pytest.  So the page stays true."""
 
 from __future__ import annotations
 
@@ -7,17 +8,40 @@ import re
 import subprocess
 import sys
 from pathlib import Path
-from typing import List
+from typing import Dict, List, Tuple
+
+import pytest
+
+import golem_promise as gp
+
+pytest_plugins = ("pytester",)
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "replay.md"
-_BLOCK = re.compile(r"^```(\w*)\n(.*?)^```$", re.S | re.M)
+# A fenced block: its language, the rest of its info string ("fails", "pytest"), its text.
+_BLOCK = re.compile(r"^```(\w*) ?([\w ]*)\n(.*?)^```$", re.S | re.M)
+#: What a python block's info string may add: nothing (run in the session), "fails" (run in the
+#: session, must raise NonDeterminismError as the page shows), "pytest" (a test file).
+TAGS = {"", "fails", "pytest"}
+
+
+def _python_blocks() -> List[Tuple[str, str, int]]:
+    """(tag, code, line) of each python block of the page."""
+    text = PAGE.read_text(encoding="utf-8")
+    return [
+        (m.group(2).strip(), m.group(3), text.count("\n", 0, m.start()) + 1)
+        for m in _BLOCK.finditer(text)
+        if m.group(1) == "python"
+    ]
+
+
+BLOCKS = _python_blocks()
 
 
 def _section_blocks(title: str) -> List[str]:
     text = PAGE.read_text(encoding="utf-8")
     start = text.index(f"## {title}")
     end = text.find("\n## ", start + 1)
-    return [m.group(2) for m in _BLOCK.finditer(text[start : end if end >= 0 else len(text)])]
+    return [m.group(3) for m in _BLOCK.finditer(text[start : end if end >= 0 else len(text)])]
 
 
 # A described complete-promise call: "complete-promise(<id>, N bytes)", with the payload's hash
@@ -62,3 +86,33 @@ def test_the_check_replay_example_reports_the_divergence_as_the_page_shows() -> 
     form = rf"replay after the live run: non-deterministic replay of worker [0-9a-f-]{{36}}/check-replay at oplog index 3: recorded {call}, attempted {call}"
     assert re.fullmatch(form, shown.group(1)), shown.group(1)
     assert re.fullmatch(form, divergence), divergence
+
+
+def test_every_python_block_is_run() -> None:
+    assert len(BLOCKS) >= 5
+    assert {tag for tag, _, _ in BLOCKS} <= TAGS, "a python block with a tag no test runs"
+    assert [tag for tag, _, _ in BLOCKS].count("fails") == 1
+
+
+def test_the_page_runs_as_a_session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The python blocks in order, in one namespace and a fresh directory, as a reader would
+    run them: a later block may use what an earlier one defined (check_replay(order_worker))."""
+    monkeypatch.chdir(tmp_path)
+    namespace: Dict[str, object] = {"__name__": "__docs__"}
+    for tag, code, line in BLOCKS:
+        if tag == "pytest":
+            continue
+        compiled = compile(code, f"{PAGE}:{line}", "exec")
+        if tag == "fails":
+            with pytest.raises(gp.NonDeterminismError):
+                exec(compiled, namespace)
+        else:
+            exec(compiled, namespace)
+
+
+@pytest.mark.parametrize("line", [line for tag, _, line in BLOCKS if tag == "pytest"])
+def test_pytest_example_passes(line: int, pytester: pytest.Pytester) -> None:
+    code = next(code for _, code, at in BLOCKS if at == line)
+    pytester.makepyfile(test_replay_page_example=code)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=code.count("\ndef test_") + code.startswith("def test_"))
