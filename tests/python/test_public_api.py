@@ -114,3 +114,20 @@ def test_the_stubs_match_the_compiled_module(tmp_path: Path) -> None:
         timeout=300,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_every_module_of_the_package_is_used() -> None:
+    """Importing the package and its public modules imports every private module: one that
+    nothing imports is dead code (as _async.py, a thread-per-wait await, was once aio had its
+    change-feed watcher)."""
+    code = (
+        "import pkgutil, sys, golem_promise\n"
+        "names = [m.name for m in pkgutil.iter_modules(golem_promise.__path__)]\n"
+        "for name in names:\n"
+        "    if not name.startswith('_'):\n"
+        "        __import__('golem_promise.' + name)\n"
+        "print(' '.join(n for n in names if 'golem_promise.' + n not in sys.modules))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == [], "modules nothing imports"
