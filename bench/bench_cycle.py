@@ -129,9 +129,9 @@ class Raw:
             self.con.execute(pragma)
         copy_template(self.con, template)
         self.memory = mode == "memory"
-        self.worker = self.con.execute("SELECT id FROM workers").fetchone()[0]
+        self.worker: int = self.con.execute("SELECT id FROM workers").fetchone()[0]
         # The core caches a worker's next oplog index only for in-memory hosts.
-        self.next = self.con.execute("SELECT coalesce(max(idx), 0) + 1 FROM oplog").fetchone()[0]
+        self.next: int = self.con.execute("SELECT coalesce(max(idx), 0) + 1 FROM oplog").fetchone()[0]
         self.entry_create, self.entry_await = entries[2], entries[5]
 
     def close(self) -> None:
@@ -141,7 +141,8 @@ class Raw:
         if self.memory:
             return self.next
         base = self.worker << 40
-        return ex(LAST_IDX, (base, base | ((1 << 40) - 1))).fetchone()[0] + 1
+        last: int = ex(LAST_IDX, (base, base | ((1 << 40) - 1))).fetchone()[0]
+        return last + 1
 
     def append(self, ex: Execute, idx: int, kind: int, blob: bytes) -> None:
         time.time_ns()  # ours reads the clock for the entry's timestamp
