@@ -6,24 +6,39 @@ Measures, for N waiting coroutines in one event loop:
     handles live outside Python's allocator, the process's RSS growth too.
 
 Rows: plain asyncio.Future set with call_soon_threadsafe (the floor); golem_promise.aio host-level
-waits (record nothing); worker-level waits (each finished await writes one oplog entry).
+waits (record nothing); worker-level waits (each finished await writes one oplog entry).  Each
+row runs --repeat times (each in a fresh event loop); the table shows the median run (time to
+all woken, best in parentheses), and one ``RESULT aio ...`` line per row gives the figures for
+bench/run.sh's summary.
 
-Run:  python bench/bench_aio.py [N]
+Run:  python bench/bench_aio.py [N] [--repeat R] [--quick]      (N = 10000, R = 3 by default)
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import gc
 import resource
+import subprocess
 import sys
 import threading
 import time
 import tracemalloc
-from typing import Any, Awaitable, Callable, List, Tuple
+from typing import Any, Awaitable, Callable, List, NamedTuple
 
 import golem_promise as gp
 from golem_promise import aio
+
+
+class Run(NamedTuple):
+    """One run of a row: seconds from the first completion to all woken, bytes per waiting
+    coroutine (Python heap, RSS growth) and the process's OS threads while they all wait."""
+
+    elapsed: float
+    heap: float
+    rss: float
+    threads: int
 
 
 def _rss_kib() -> int:
@@ -32,11 +47,16 @@ def _rss_kib() -> int:
     return pages * resource.getpagesize() // 1024
 
 
+def _os_threads() -> int:
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("Threads:"))
+
+
 async def _measure(
     n: int,
     start_waits: Callable[[], List[Awaitable[Any]]],
     complete_all: Callable[[], None],
-) -> Tuple[float, float, float]:
+) -> Run:
     gc.collect()
     rss0 = _rss_kib()
     tracemalloc.start()
@@ -46,16 +66,17 @@ async def _measure(
     heap = tracemalloc.get_traced_memory()[0] - base
     tracemalloc.stop()
     rss = (_rss_kib() - rss0) * 1024
+    threads = _os_threads()
     started = time.perf_counter()
     thread = threading.Thread(target=complete_all)
     thread.start()
     await asyncio.gather(*tasks)
     elapsed = time.perf_counter() - started
     thread.join()
-    return elapsed, heap / n, rss / n
+    return Run(elapsed, heap / n, rss / n, threads)
 
 
-async def plain_futures(n: int) -> Tuple[float, float, float]:
+async def plain_futures(n: int) -> Run:
     loop = asyncio.get_running_loop()
     futures: List[asyncio.Future[bytes]] = []
 
@@ -73,7 +94,7 @@ async def plain_futures(n: int) -> Tuple[float, float, float]:
     return await _measure(n, start, complete_all)
 
 
-async def golem(n: int, level: str) -> Tuple[float, float, float]:
+async def golem(n: int, level: str) -> Run:
     host = gp.Host(":memory:")
     worker = host.worker(gp.ComponentId(gp.Uuid(0, 1)), "bench")
     pids = [worker.create_promise() for _ in range(n)]
@@ -93,24 +114,60 @@ async def golem(n: int, level: str) -> Tuple[float, float, float]:
         host.close()
 
 
-async def _call(run: Callable[[], Awaitable[Tuple[float, float, float]]]) -> Tuple[float, float, float]:
+async def _call(run: Callable[[], Awaitable[Run]]) -> Run:
     return await run()
 
 
+ROWS = {
+    "future": "asyncio.Future (call_soon_threadsafe)",
+    "aio-host": "golem_promise.aio, host-level",
+    "aio-worker": "golem_promise.aio, worker (recorded)",
+}
+
+
+def _measure_row(key: str, n: int) -> Run:
+    run: Callable[[], Awaitable[Run]]
+    if key == "future":
+        run = lambda: plain_futures(n)  # noqa: E731
+    else:
+        run = lambda: golem(n, "host" if key == "aio-host" else "worker")  # noqa: E731
+    return asyncio.run(_call(run))
+
+
+def _in_fresh_process(key: str, n: int) -> Run:
+    """One run of a row in a new interpreter, so no run reuses memory an earlier one freed."""
+    proc = subprocess.run([sys.executable, __file__, str(n), "--one", key], capture_output=True, text=True,
+                          check=True)
+    elapsed, heap, rss, threads = proc.stdout.split()
+    return Run(float(elapsed), float(heap), float(rss), int(threads))
+
+
 def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
-    rows: List[Tuple[str, Callable[[], Awaitable[Tuple[float, float, float]]]]] = [
-        ("asyncio.Future (call_soon_threadsafe)", lambda: plain_futures(n)),
-        ("golem_promise.aio, host-level", lambda: golem(n, "host")),
-        ("golem_promise.aio, worker (recorded)", lambda: golem(n, "worker")),
-    ]
-    print(f"{n} concurrent awaits in one event loop, completed from another thread; threads "
-          f"before: {threading.active_count()}")
-    print(f"{'':40} {'all woken':>10} {'py heap/wait':>13} {'RSS/wait':>10}")
-    for name, run in rows:
-        elapsed, heap, rss = asyncio.run(_call(run))
-        print(f"{name:40} {elapsed * 1000:8.1f} ms {heap:9.0f} B {rss:8.0f} B")
-    print(f"threads after: {threading.active_count()}")
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("n", nargs="?", type=int, default=10_000, help="concurrent awaits (10000)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each row; the median is shown (3)")
+    parser.add_argument("--quick", action="store_true", help="a smoke test: 1,000 awaits, one run")
+    parser.add_argument("--one", choices=sorted(ROWS), help=argparse.SUPPRESS)  # a single run, internal
+    args = parser.parse_args()
+    if args.one:
+        print(*_measure_row(args.one, args.n))
+        return
+    n, repeat = (1_000, 1) if args.quick else (args.n, max(1, args.repeat))
+    print(f"{n} concurrent awaits in one event loop, completed from another thread; each run in a "
+          f"fresh process, median of {repeat} run{'s' if repeat > 1 else ''} (best time in parentheses)")
+    print(f"{'':40} {'all woken':>10} {'(best)':>11} {'py heap/wait':>13} {'RSS/wait':>10} {'threads':>8}")
+    results = []
+    for key, name in ROWS.items():
+        runs = sorted((_in_fresh_process(key, n) for _ in range(repeat)), key=lambda r: r.elapsed)
+        median, best = runs[len(runs) // 2], runs[0].elapsed
+        results.append((key, median, best))
+        print(f"{name:40} {median.elapsed * 1000:8.1f} ms ({best * 1000:6.1f} ms) {median.heap:9.0f} B "
+              f"{median.rss:8.0f} B {median.threads:8d}")
+    print("(threads: the process's OS threads while every coroutine waits)")
+    future_s = results[0][1].elapsed
+    for key, r, best in results:
+        print(f"RESULT aio {key} n={n} runs={repeat} woken_ms={r.elapsed * 1000:.2f} best_ms={best * 1000:.2f} "
+              f"heap_b={r.heap:.0f} rss_b={r.rss:.0f} threads={r.threads} vs_future={r.elapsed / future_s:.2f}")
 
 
 if __name__ == "__main__":

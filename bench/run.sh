@@ -5,12 +5,15 @@
 # sharing figures of issue 3 (gp_bench_durable: file hosts, FULL/NORMAL, threads and processes, wake-up
 # latency, 256 MiB payloads, 10k vs 1M stored promises), each next to its limit measured in the same run;
 # then replay speed (issue 6: a long oplog replayed vs the live run that wrote it) through the C ABI
-# (gp_bench_replay) and through Python (bench/bench_replay.py).
+# (gp_bench_replay) and through Python (bench/bench_replay.py); then asyncio (issue 5: 10,000
+# concurrent golem_promise.aio awaits completed from another thread, next to as many plain
+# asyncio.Futures: time to all woken, memory per wait; bench/bench_aio.py).
 #
 #   bench/run.sh            the full run (several minutes; the first run also populates a file of
 #                           1,000,000 promises in the data directory, kept for later runs)
 #   bench/run.sh --quick    a smoke test: few cycles, figures not meaningful
 #   bench/run.sh --replay   only the replay benchmarks (with --quick: their smoke test)
+#   bench/run.sh --aio      only the asyncio benchmark (with --quick: its smoke test; builds nothing)
 #
 # Environment: PYTHON (default .venv/bin/python if present, else python3) must have golem_promise
 # installed for the Python part, which otherwise skips; GP_BENCH_DIR is where file hosts are
@@ -21,11 +24,13 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build="$root/build-bench"
 extra=()
 replay_only=0
+aio_only=0
 for arg in "$@"; do
   case "$arg" in
     --quick) extra+=(--quick) ;;
     --replay) replay_only=1 ;;
-    -h | --help) sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --aio) aio_only=1 ;;
+    -h | --help) sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench/run.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -35,6 +40,29 @@ if [ -z "$python" ]; then
   if [ -x "$root/.venv/bin/python" ]; then python="$root/.venv/bin/python"; else python=python3; fi
 fi
 data=${GP_BENCH_DIR:-$build/bench-data}
+
+aio() {
+  mkdir -p "$build"
+  echo
+  echo "== asyncio (issue 5): $python bench/bench_aio.py"
+  "$python" "$root/bench/bench_aio.py" ${extra[@]+"${extra[@]}"} | tee "$build/bench-aio.txt"
+  echo
+  echo "== summary: concurrent asyncio awaits completed from another thread (median run; full output in $build/bench-aio.txt)"
+  awk '
+    function f(name,   i, kv) {
+      for (i = 4; i <= NF; i++) { split($i, kv, "="); if (kv[1] == name) return kv[2] }
+      return ""
+    }
+    BEGIN { row["future"] = "asyncio.Future"; row["aio-host"] = "aio, host-level"; row["aio-worker"] = "aio, worker" }
+    $1 == "RESULT" && $2 == "aio" {
+      printf "%-16s %6d awaits: all woken in %7.1f ms (%.2fx the Futures), %5.0f B heap + %5.0f B RSS per wait, %d OS threads\n",
+        row[$3], f("n"), f("woken_ms"), f("vs_future"), f("heap_b"), f("rss_b"), f("threads")
+    }' "$build/bench-aio.txt"
+}
+if [ "$aio_only" = 1 ]; then
+  aio
+  exit 0
+fi
 
 echo "== building the benchmarks (Release) in $build"
 generator=()
@@ -158,3 +186,4 @@ awk '
   }' "$build/bench-durable.txt"
 
 replay
+aio

@@ -27,13 +27,23 @@ def test_bench_http_prints_http_next_to_the_c_abi() -> None:
 
 
 def test_bench_aio_prints_awaits_next_to_plain_futures() -> None:
-    out = _run(str(BENCH / "bench_aio.py"), "200")
+    out = _run(str(BENCH / "bench_aio.py"), "200", "--repeat", "1")
     assert out.startswith("200 concurrent awaits in one event loop")
     assert "all woken" in out and "py heap/wait" in out and "RSS/wait" in out
     rows = [line for line in out.splitlines() if line.startswith(("asyncio.Future", "golem_promise.aio"))]
     assert len(rows) == 3
     for row in rows:
-        assert " ms " in row and row.rstrip().endswith(" B")
+        assert " ms " in row and " B " in row
+    # The lines bench/run.sh's summary reads.
+    results: Dict[str, Dict[str, str]] = {}
+    for line in out.splitlines():
+        if line.startswith("RESULT aio "):
+            results[line.split()[2]] = dict(part.split("=", 1) for part in line.split()[3:])
+    assert set(results) == {"future", "aio-host", "aio-worker"}
+    for fields in results.values():
+        assert fields["n"] == "200" and fields["runs"] == "1"
+        assert float(fields["woken_ms"]) > 0 and int(fields["threads"]) >= 1
+    assert float(results["future"]["vs_future"]) == 1.0
 
 
 def test_bench_replay_prints_the_file_host_ratio_issue_6_asks_for(tmp_path: Path) -> None:
