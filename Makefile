@@ -47,7 +47,7 @@ pytest: venv
 	$(PY) -m pytest -q tests/python tests/wit
 
 typecheck: venv
-	$(PY) -m mypy --strict python/golem_promise examples tests/python
+	$(PY) -m mypy --strict python/golem_promise examples tests/python tests/wit bench
 
 # The C and C++ suites once more under AddressSanitizer + UndefinedBehaviorSanitizer (without
 # the huge-payload tests, label "huge": slow there, and RSS would count the sanitizers' shadow
