@@ -12,6 +12,9 @@ all woken, best in parentheses), and one ``RESULT aio ...`` line per row gives t
 bench/run.sh's summary.
 
 Run:  python bench/bench_aio.py [N] [--repeat R] [--quick]      (N = 10000, R = 3 by default)
+      python bench/bench_aio.py [N] --steady RATE                 (a steady stream of completions:
+                                                                   the loop's CPU share and wake-up
+                                                                   latency, scans paced and unpaced)
 """
 
 from __future__ import annotations
@@ -142,15 +145,72 @@ def _in_fresh_process(key: str, n: int) -> Run:
     return Run(float(elapsed), float(heap), float(rss), int(threads))
 
 
+def steady(n: int, rate: float, count: int, pace: float) -> str:
+    """N host-level waits; `count` of them completed one at a time at `rate` per second from
+    another thread: the loop's CPU share and each completion's wake-up latency."""
+    aio.SCAN_PACE = pace
+    host = gp.Host(":memory:")
+    worker = host.worker(gp.ComponentId(gp.Uuid(1, 2)), "steady")
+    pids = [worker.create_promise() for _ in range(n)]
+    sent: dict[int, float] = {}
+    woke: dict[int, float] = {}
+
+    async def one(i: int, pid: gp.PromiseId) -> None:
+        await aio.await_promise(pid, 600, host=host)
+        woke[i] = time.monotonic()
+
+    def stream() -> None:
+        for i in range(count):
+            sent[i] = time.monotonic()
+            host.complete_promise(pids[i], b"x")
+            time.sleep(1 / rate)
+
+    async def run() -> str:
+        tasks = [asyncio.create_task(one(i, p)) for i, p in enumerate(pids)]
+        await asyncio.sleep(0.2)
+        cpu, wall = time.process_time(), time.monotonic()
+        completer = threading.Thread(target=stream)
+        completer.start()
+        while len(woke) < count:
+            await asyncio.sleep(0.01)
+        completer.join()
+        cpu, wall = time.process_time() - cpu, time.monotonic() - wall
+        for t in tasks[count:]:
+            t.cancel()
+        await asyncio.gather(*tasks[count:], return_exceptions=True)
+        lat = sorted((woke[i] - sent[i]) * 1000 for i in range(count))
+        return (f"cpu={100 * cpu / wall:.0f}% wake_p50_ms={lat[count // 2]:.2f} "
+                f"wake_p99_ms={lat[min(count - 1, count * 99 // 100)]:.2f}")
+
+    return asyncio.run(run())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("n", nargs="?", type=int, default=10_000, help="concurrent awaits (10000)")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each row; the median is shown (3)")
     parser.add_argument("--quick", action="store_true", help="a smoke test: 1,000 awaits, one run")
     parser.add_argument("--one", choices=sorted(ROWS), help=argparse.SUPPRESS)  # a single run, internal
+    parser.add_argument("--steady", type=float, metavar="RATE",
+                        help="instead: N waits, 400 of them completed one at a time at RATE/s; the loop's "
+                             "CPU share and wake-up latency with scans paced (aio.SCAN_PACE) and unpaced")
+    parser.add_argument("--pace", type=float, help=argparse.SUPPRESS)  # one --steady run, internal
     args = parser.parse_args()
     if args.one:
         print(*_measure_row(args.one, args.n))
+        return
+    if args.steady is not None:
+        if args.pace is not None:
+            print(steady(args.n, args.steady, 400, args.pace))
+            return
+        print(f"{args.n} waiting coroutines, 400 of them completed one at a time at {args.steady:g}/s "
+              f"from another thread (each run in a fresh process)")
+        for pace in (aio.SCAN_PACE, 0.0):
+            out = subprocess.run([sys.executable, __file__, str(args.n), "--steady", str(args.steady),
+                                  "--pace", str(pace)], capture_output=True, text=True, check=True).stdout
+            label = "paced (default)" if pace else "unpaced (a scan per change)"
+            print(f"  {label:30} {out.strip()}")
+            print(f"RESULT aio steady pace={pace:g} n={args.n} rate={args.steady:g} {out.strip()}")
         return
     n, repeat = (1_000, 1) if args.quick else (args.n, max(1, args.repeat))
     print(f"{n} concurrent awaits in one event loop, completed from another thread; each run in a "

@@ -63,6 +63,34 @@ def _os_threads() -> int:
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="needs Linux /proc")
+def test_a_steady_stream_of_completions_against_many_waiters_wakes_each_with_its_payload(host: Host) -> None:
+    """Scans are paced by their cost (aio.SCAN_PACE): changes that arrive while a paced scan is
+    due join it, and none is lost, whether it lands before, during or after that scan."""
+    n, streamed = 3000, 300
+    worker = host.worker(COMPONENT, "stream")
+    pids = [worker.create_promise() for _ in range(n)]
+
+    async def main() -> List[bytes]:
+        tasks = [asyncio.create_task(aio.await_promise(p, 60, host=host)) for p in pids]
+        await asyncio.sleep(0.05)
+
+        def stream() -> None:  # one at a time, with pauses shorter and longer than a scan
+            for i, p in enumerate(pids[:streamed]):
+                host.complete_promise(p, b"s%d" % i)
+                time.sleep(0.0005 if i % 2 else 0.003)
+            for i, p in enumerate(pids[streamed:], streamed):
+                host.complete_promise(p, b"s%d" % i)
+
+        completer = threading.Thread(target=stream)
+        completer.start()
+        values = await asyncio.wait_for(asyncio.gather(*tasks), 60)
+        completer.join()
+        return list(values)
+
+    assert asyncio.run(main()) == [b"s%d" % i for i in range(n)]
+    assert aio.waiting_count() == 0
+
+
 def test_thousands_of_awaits_on_a_file_host_start_no_os_thread_per_wait(tmp_path: Path) -> None:
     with Host(tmp_path / "many.db", synchronous="normal") as host:  # no fsync per call: a quick test
         worker = host.worker(COMPONENT, "many")
