@@ -2,8 +2,9 @@
 // answers, over cpp-httplib (HTTP) and nlohmann/json (body parsing, through its SAX interface so a
 // large "data" array becomes a byte vector without a JSON tree of one node per byte).
 //
-// Routing is done in httplib's pre-routing handler by splitting the path, not with httplib's
-// regex routes: libstdc++'s std::regex recurses once per character and overflows a thread's stack
+// Routing is done in httplib's pre-routing handler by splitting the request target as sent at
+// '/' and only then percent-decoding each segment (so "%2F" stays inside its segment), not with
+// httplib's regex routes: libstdc++'s std::regex recurses once per character and overflows a thread's stack
 // on a path of a few thousand characters, which any client can send.  The one regex route that
 // remains (httplib reads a request body only for a route handler) is reached only by a POST whose
 // path the pre-routing handler has already checked: a UUID and a valid worker name, < 200 bytes.
@@ -155,7 +156,7 @@ Auth check_auth(const Request& req, const std::string& token) {
 struct Route {
   enum class Kind { none, complete, promise, health };
   Kind kind = Kind::none;
-  std::string_view component, worker, oplog_idx;
+  std::string component, worker, oplog_idx;  // percent-decoded
 
   const char* allowed() const { return kind == Kind::complete ? "POST" : "GET, HEAD"; }
   bool allows(const std::string& method) const {
@@ -163,31 +164,63 @@ struct Route {
   }
 };
 
-// The path (already percent-decoded by httplib) split at '/', with no empty segment.
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// One path segment with each %XX replaced by its byte; a '%' not followed by two hex digits is
+// kept as it is (and fails the checks of the segment it is in).
+std::string percent_decode(std::string_view segment) {
+  std::string out;
+  out.reserve(segment.size());
+  for (std::size_t i = 0; i < segment.size(); ++i) {
+    if (segment[i] == '%' && i + 2 < segment.size() && hex_value(segment[i + 1]) >= 0 &&
+        hex_value(segment[i + 2]) >= 0) {
+      out += static_cast<char>(hex_value(segment[i + 1]) * 16 + hex_value(segment[i + 2]));
+      i += 2;
+    } else {
+      out += segment[i];
+    }
+  }
+  return out;
+}
+
+// The path of the request target as the client sent it (httplib's req.path is decoded as a
+// whole, which would turn an encoded slash in a worker name into a separator).
+std::string_view raw_path(const Request& req) {
+  std::string_view target(req.target);
+  return target.substr(0, target.find('?'));
+}
+
+// The raw path split at '/' (no empty segment), then each segment percent-decoded, so that
+// "wk%2F1" is one segment, the worker name "wk/1" (invalid: 400), not two.
 Route classify(std::string_view path) {
   Route r;
   if (path.empty() || path.front() != '/') return r;
-  std::string_view seg[8];
+  std::string seg[8];
   std::size_t n = 0;
   path.remove_prefix(1);
   for (;;) {
     const auto slash = path.find('/');
     const auto part = path.substr(0, slash);
     if (part.empty() || n == 8) return r;
-    seg[n++] = part;
+    seg[n++] = percent_decode(part);
     if (slash == std::string_view::npos) break;
     path.remove_prefix(slash + 1);
   }
   if (n == 1 && seg[0] == "healthz") {
     r.kind = Route::Kind::health;
   } else if (n >= 6 && seg[0] == "v1" && seg[1] == "components" && seg[3] == "workers") {
-    r.component = seg[2];
-    r.worker = seg[4];
+    r.component = std::move(seg[2]);
+    r.worker = std::move(seg[4]);
     if (n == 6 && seg[5] == "complete") {
       r.kind = Route::Kind::complete;
     } else if (n == 7 && seg[5] == "promises") {
       r.kind = Route::Kind::promise;
-      r.oplog_idx = seg[6];
+      r.oplog_idx = std::move(seg[6]);
     }
   }
   return r;
@@ -470,13 +503,13 @@ HandlerResponse HttpServer::Impl::route(const Request& req, Response& res) {
       return done();
   }
 
-  const auto r = classify(req.path);
+  const auto r = classify(raw_path(req));
   if (r.kind == Route::Kind::none) {
-    reply_error(res, 404, "no such endpoint: " + printable(req.method) + " " + printable(req.path));
+    reply_error(res, 404, "no such endpoint: " + printable(req.method) + " " + printable(raw_path(req)));
     return done();
   }
   if (!r.allows(req.method)) {
-    reply_error(res, 405, "method " + printable(req.method) + " is not allowed on " + printable(req.path) +
+    reply_error(res, 405, "method " + printable(req.method) + " is not allowed on " + printable(raw_path(req)) +
                               "; allowed: " + r.allowed());
     res.set_header("Allow", r.allowed());
     return done();
@@ -519,7 +552,7 @@ HandlerResponse HttpServer::Impl::route(const Request& req, Response& res) {
 }
 
 void HttpServer::Impl::handle_complete(const Request& req, Response& res, const httplib::ContentReader& reader) {
-  const auto worker = parse_worker_id(classify(req.path), res);
+  const auto worker = parse_worker_id(classify(raw_path(req)), res);
   if (!worker) {  // cannot happen: route() checked the path first
     close_connection(res);
     return;
