@@ -28,8 +28,8 @@ static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t), "fute
 static_assert((kLockWaiters + 1) * sizeof(std::uint32_t) <= kSize, "words fit the file");
 }  // namespace
 
-std::unique_ptr<Doorbell> Doorbell::open(const std::string& db_path) {
-  const std::string path = db_path + "-gpwake";
+std::unique_ptr<Doorbell> Doorbell::open(const std::string& db_file) {
+  const std::string path = db_file + "-gpwake";
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
   if (fd < 0) return nullptr;
   struct stat st {};

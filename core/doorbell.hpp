@@ -23,8 +23,10 @@ namespace gp {
 
 class Doorbell {
  public:
-  // nullptr when the file cannot be made or mapped: waiters then rely on the fallback poll.
-  static std::unique_ptr<Doorbell> open(const std::string& db_path);
+  // db_file is the database as SQLite names it (sql::Db::file_name: symlinks resolved), so
+  // every open of one database maps the same file.  nullptr when the file cannot be made or
+  // mapped: waiters then rely on the fallback poll.
+  static std::unique_ptr<Doorbell> open(const std::string& db_file);
   ~Doorbell();
   Doorbell(const Doorbell&) = delete;
   Doorbell& operator=(const Doorbell&) = delete;

@@ -17,12 +17,13 @@ namespace {
 
 // A file cut short (a failed copy, a full disk) still has an intact header that promises more
 // pages than the file holds; refuse it up front instead of failing on some later read.  Pages
-// may legitimately live only in the WAL, so a non-empty WAL file makes the check moot.
-void check_not_truncated(sql::Db& db, const std::string& path) {
+// may legitimately live only in the WAL, so a non-empty WAL file makes the check moot.  file
+// is the database as SQLite resolved it (its WAL is file + "-wal"); path names it to the user.
+void check_not_truncated(sql::Db& db, const std::string& file, const std::string& path) {
   struct stat st {};
   struct stat wal {};
-  if (::stat(path.c_str(), &st) != 0) return;
-  if (::stat((path + "-wal").c_str(), &wal) == 0 && wal.st_size > 0) return;
+  if (::stat(file.c_str(), &st) != 0) return;
+  if (::stat((file + "-wal").c_str(), &wal) == 0 && wal.st_size > 0) return;
   const auto expected = db.pragma_int("PRAGMA page_count") * db.pragma_int("PRAGMA page_size");
   if (static_cast<std::int64_t>(st.st_size) < expected) {
     throw Error(Errc::corrupt, "database file '" + path + "' is truncated: " + std::to_string(st.st_size) +
@@ -82,10 +83,15 @@ std::shared_ptr<Host> Host::open(const std::string& path, const HostOptions& opt
   if (memory) db.exec("PRAGMA page_size = 1024");
   prepare_schema(db);  // refuses foreign or newer files before anything is written to them
   if (!memory) {
-    check_not_truncated(db, path);
+    // The files beside the database are named after the file SQLite opened, not the path we
+    // were given: every open of one database (through a symlink, a relative path, ...) then
+    // shares the one doorbell, as it shares the one -wal and -shm.
+    std::string file = db.file_name();
+    if (file.empty()) file = path;
+    check_not_truncated(db, file, path);
     switch_to_wal(db, options.busy_timeout_ms);  // readers never block the writer; many processes share it
     db.exec(options.synchronous == 2 ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
-    host->bell_ = Doorbell::open(path);
+    host->bell_ = Doorbell::open(file);
     // A writer waits for the write lock on the doorbell, so its wait ends as soon as another
     // process's transaction does (busy_wait.hpp).
     host->busy_ = std::make_unique<BusyWait>(host->bell_.get(), std::chrono::milliseconds(options.busy_timeout_ms),
@@ -94,7 +100,7 @@ std::shared_ptr<Host> Host::open(const std::string& path, const HostOptions& opt
     // Checkpoints run in the background instead of inside a commit (checkpointer.hpp).  The
     // pragma only states it; the WAL hook installed next is what replaces SQLite's own.
     db.exec("PRAGMA wal_autocheckpoint = 0");
-    host->checkpointer_ = std::make_unique<Checkpointer>(path, options.synchronous, options.busy_timeout_ms,
+    host->checkpointer_ = std::make_unique<Checkpointer>(file, options.synchronous, options.busy_timeout_ms,
                                                          host->bell_.get(), host->db_mu_);
     host->checkpointer_->attach(db.raw());
   }

@@ -95,6 +95,11 @@ Db::~Db() {
   sqlite3_close_v2(db_);
 }
 
+std::string Db::file_name() const {
+  const char* name = sqlite3_db_filename(db_, "main");
+  return name ? name : "";
+}
+
 void Db::exec(const char* sql) {
   char* err = nullptr;
   const int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err);

@@ -53,6 +53,9 @@ class Db {
   ~Db();
 
   sqlite3* raw() const { return db_; }
+  // The main database's file as SQLite names it: absolute, with symlinks resolved (the name
+  // its -wal and -shm files are made from).  Empty for an in-memory database.
+  std::string file_name() const;
   void exec(const char* sql);  // one-off statements (pragmas, DDL)
   // A prepared statement kept for the connection's life, keyed by its SQL text's address.  The
   // returned reference resets it when it goes out of scope, so no read stays open by accident.

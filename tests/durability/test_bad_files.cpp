@@ -84,6 +84,31 @@ TEST_CASE("a truncated golem-promise database is refused with GP_ECORRUPT and le
   CHECK(dir.entries() == entries);
 }
 
+TEST_CASE("a database whose newest pages are still in its WAL opens through a symlink, not taken for truncated",
+          "[durability][files][symlink]") {
+  TempDir dir;
+  const auto path = dir.file("busy.db");
+  const auto link = dir.file("alias.db");
+  std::filesystem::create_symlink("busy.db", link);
+  Host writer(path);  // stays open, so its commits stay in the WAL (no checkpoint below 1000 pages)
+  Worker w(writer, "filler");
+  std::string payload(8000, 'p');
+  gp_promise_id_t last{};
+  for (int i = 0; i < 30; ++i) {
+    last = w.create();
+    int done = -1;
+    REQUIRE(gp_worker_complete_promise(&done, w, &last, u8(payload), payload.size()) == GP_OK);
+  }
+  REQUIRE(std::filesystem::file_size(path + "-wal") > std::filesystem::file_size(path));
+
+  Host reader(link);
+  Payload b;
+  int ready = 0;
+  REQUIRE(gp_host_poll_promise(b.out(), &ready, reader, &last) == GP_OK);
+  CHECK(ready == 1);
+  CHECK(b.str() == payload);
+}
+
 TEST_CASE("a golem-promise database of schema version 99 is refused with GP_ESCHEMA naming the version",
           "[durability][files]") {
   TempDir dir;

@@ -173,3 +173,44 @@ TEST_CASE("a waiter in another process wakes well under the fallback poll when a
   CHECK(median(from_call) < 20.0);
   CHECK(max(from_call) < 5000.0);  // never the 10 s fallback
 }
+
+TEST_CASE("a waiter that opened the database through a symlink is woken by a process that opened the real path",
+          "[durability][cross][symlink]") {
+  TempDir dir;
+  std::filesystem::create_directory(dir.path / "real");
+  std::filesystem::create_directory(dir.path / "links");
+  const auto real = dir.file("real/shared.db");
+  const auto link = dir.file("links/alias.db");
+  Host h(real);
+  std::filesystem::create_symlink("../real/shared.db", link);
+  Worker w(h, "linked");
+
+  // Both ways round: the waiter through the link and the completer on the real path, then the
+  // other way.  The 10 s fallback poll means only the doorbell wakes them within the bound.
+  for (const bool waiter_on_link : {true, false}) {
+    CAPTURE(waiter_on_link);
+    const auto p = w.create();
+    const auto idx = std::to_string(p.oplog_idx);
+    Child waiter({"host-await", waiter_on_link ? link : real, "linked", idx, "1", "60000", "10000000"});
+    waiter.expect("awaiting");
+    REQUIRE(wait_in_futex(waiter.pid(), 2, kBlockedWithinMs));  // the awaiting thread and main
+    const auto t0 = now_ns();
+    Child completer({"complete", waiter_on_link ? real : link, "linked", idx, "100", "5"});
+    const auto done = completer.expect("result");
+    CHECK(done.at(1) == "0");
+    CHECK(done.at(2) == "1");
+    completer.require_clean_exit();
+    const auto r = waiter.expect("result");
+    CHECK(r.at(2) == "0");
+    CHECK(r.at(3) == "100");
+    const auto woke_ms = ms(to_i64(r.at(5)) - t0);
+    std::printf("[durability] waiter on the %s woke %.3f ms after the completer on the %s started\n",
+                waiter_on_link ? "symlink" : "real path", woke_ms, waiter_on_link ? "real path" : "symlink");
+    CHECK(woke_ms < 5000.0);  // far below the 10 s fallback: the completion rang its doorbell
+    waiter.require_clean_exit();
+  }
+  // One doorbell, beside the real file; nothing is made beside the link.
+  CHECK(std::filesystem::exists(real + "-gpwake"));
+  CHECK_FALSE(std::filesystem::exists(link + "-gpwake"));
+  CHECK(std::filesystem::is_symlink(link));
+}
