@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
@@ -120,6 +121,51 @@ void close_connection(Response& res) { res.set_header("Connection", "close"); }
 bool has_body(const Request& req) {
   return req.has_header("Transfer-Encoding") ||
          (req.has_header("Content-Length") && req.get_header_value("Content-Length") != "0");
+}
+
+// The Content-Encodings httplib decodes in this build (its CPPHTTPLIB_* macros come with the
+// library, from pkg-config).  httplib itself reads any other value, "zstd" or "GZIP" alike, as
+// no encoding at all, and takes any value containing "br" for brotli.
+constexpr const char* kDecodedEncodings =
+#if defined(CPPHTTPLIB_ZLIB_SUPPORT) && defined(CPPHTTPLIB_BROTLI_SUPPORT)
+    "gzip, deflate, br";
+#elif defined(CPPHTTPLIB_ZLIB_SUPPORT)
+    "gzip, deflate";
+#elif defined(CPPHTTPLIB_BROTLI_SUPPORT)
+    "br";
+#else
+    "none";
+#endif
+
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  return text;
+}
+
+// The request's Content-Encoding as the name httplib decodes ("gzip", "deflate", "br"), "" for
+// none or "identity", nullopt for a coding this build cannot decode, a list of codings, or the
+// header given twice.  Content codings are case-insensitive; "x-gzip" is gzip (RFC 9110 8.4.1).
+std::optional<std::string> decodable_encoding(const Request& req) {
+  const auto count = req.get_header_value_count("Content-Encoding");
+  if (count == 0) return std::string();
+  if (count != 1) return std::nullopt;
+  std::string coding(trim(req.get_header_value("Content-Encoding")));
+  for (auto& c : coding) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (coding == "identity") return std::string();
+#ifdef CPPHTTPLIB_ZLIB_SUPPORT
+  if (coding == "gzip" || coding == "x-gzip") return std::string("gzip");
+  if (coding == "deflate") return coding;
+#endif
+#ifdef CPPHTTPLIB_BROTLI_SUPPORT
+  if (coding == "br") return coding;
+#endif
+  return std::nullopt;
+}
+
+void reply_unsupported_encoding(const Request& req, Response& res) {
+  reply_error(res, 415, "unsupported Content-Encoding '" + printable(req.get_header_value("Content-Encoding")) +
+                            "': this server decodes " + kDecodedEncodings + " (or no encoding)");
 }
 
 // ---------------------------------------------------------------- authentication
@@ -381,6 +427,7 @@ std::string status_text(int status) {
     case 415: return "unsupported Content-Encoding";
     case 416: return "invalid Range header";
     case 417: return "expectation failed";
+    case 501: return "not implemented";
     default: return "HTTP error " + std::to_string(status);
   }
 }
@@ -529,6 +576,23 @@ HandlerResponse HttpServer::Impl::route(const Request& req, Response& res) {
     reply_error(res, 415, "multipart/form-data is not accepted; send the body as application/json");
     return done();
   }
+  const auto encoding = decodable_encoding(req);
+  if (!encoding) {
+    reply_unsupported_encoding(req, res);
+    return done();
+  }
+  // Written back in the one spelling httplib recognizes, which it reads when the body is read.
+  auto& headers = const_cast<Request&>(req).headers;  // httplib's own non-const Request, as above
+  headers.erase("Content-Encoding");
+  if (!encoding->empty()) headers.emplace("Content-Encoding", *encoding);
+  if (req.has_header("Transfer-Encoding")) {
+    const auto te = req.get_header_value("Transfer-Encoding");
+    if (req.get_header_value_count("Transfer-Encoding") != 1 || strcasecmp(std::string(trim(te)).c_str(), "chunked") != 0) {
+      // httplib would read anything but "chunked" as a body that ends when the connection does.
+      reply_error(res, 501, "unsupported Transfer-Encoding '" + printable(te) + "': only chunked is accepted");
+      return done();
+    }
+  }
   if (req.has_header("Content-Length") && !req.has_header("Transfer-Encoding")) {
     // httplib reads this header with strtoull, so "abc" would be taken for an empty body and
     // "-5" for one of 2^64-5 bytes (a 413 after the read timeout): answer what is wrong instead.
@@ -584,9 +648,9 @@ void HttpServer::Impl::handle_complete(const Request& req, Response& res, const 
     if (over || status == 413) {
       reply_error(res, 413, body_limit_message());
     } else if (status == 415) {
-      reply_error(res, 415, "unsupported Content-Encoding: " + printable(req.get_header_value("Content-Encoding")));
+      reply_unsupported_encoding(req, res);
     } else {
-      reply_invalid(res, "could not read the request body (truncated, timed out, or malformed chunked encoding)");
+      reply_invalid(res, "could not read the request body (truncated, timed out, malformed chunked encoding, or not valid in its Content-Encoding)");
     }
     if (!read && !(status == 413 && !over)) close_connection(res);  // body not read to its end
     return;

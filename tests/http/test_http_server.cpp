@@ -15,121 +15,10 @@
 #include <vector>
 
 #include "golem_promise.h"
+#include "support.hpp"
 
-namespace {
-
+using namespace gp_http_test;
 using json = nlohmann::json;
-
-#define GP_REQUIRE_OK(call)                                                     \
-  do {                                                                          \
-    const int gp_rc_ = (call);                                                  \
-    INFO(#call << " -> " << gp_rc_ << " " << gp_last_error_message());          \
-    REQUIRE(gp_rc_ == GP_OK);                                                   \
-  } while (0)
-
-gp_server_options_t server_options() {
-  gp_server_options_t opts{};
-  opts.version = GP_SERVER_OPTIONS_VERSION;
-  return opts;
-}
-
-const char* const kComponent = "0b5c6a1e-2f3d-4c5b-8a9e-123456789abc";
-
-// A host with one worker and one pending promise, served over HTTP.
-struct Served {
-  gp_host* host = nullptr;
-  gp_worker* worker = nullptr;
-  gp_promise_id_t promise{};
-  gp_server* server = nullptr;
-  uint16_t port = 0;
-  std::string worker_name = "worker-1";
-
-  explicit Served(const char* token = nullptr, uint64_t max_body = 0, const char* path = ":memory:") {
-    GP_REQUIRE_OK(gp_host_open(&host, path, nullptr));
-    gp_uuid_t component{};
-    GP_REQUIRE_OK(gp_uuid_parse(&component, kComponent));
-    gp_worker_id_t wid{};
-    GP_REQUIRE_OK(gp_worker_id_make(&wid, &component, worker_name.c_str()));
-    GP_REQUIRE_OK(gp_worker_open(&worker, host, &wid));
-    GP_REQUIRE_OK(gp_worker_create_promise(&promise, worker));
-    gp_server_options_t opts = server_options();
-    opts.token = token;
-    opts.max_body_bytes = max_body;
-    GP_REQUIRE_OK(gp_server_start(&server, host, &opts));
-    GP_REQUIRE_OK(gp_server_port(&port, server));
-  }
-  ~Served() {
-    gp_server_stop(&server);
-    gp_worker_close(&worker);
-    gp_host_close(&host);
-  }
-  Served(const Served&) = delete;
-  Served& operator=(const Served&) = delete;
-
-  std::string base() const { return std::string("/v1/components/") + kComponent + "/workers/" + worker_name; }
-  std::string complete_path() const { return base() + "/complete"; }
-  std::string promise_path(uint64_t idx) const { return base() + "/promises/" + std::to_string(idx); }
-  uint64_t idx() const { return promise.oplog_idx; }
-
-  // The promise's state through the C ABI: -1 gone, 0 pending, 1 completed (payload in *out).
-  int state(std::vector<uint8_t>* out = nullptr) const {
-    gp_bytes_t bytes{};
-    int ready = 0;
-    const int rc = gp_host_poll_promise(&bytes, &ready, host, &promise);
-    if (rc == GP_ENOTFOUND) return -1;
-    REQUIRE(rc == GP_OK);
-    if (out) out->assign(bytes.data, bytes.data + bytes.len);
-    gp_bytes_free(&bytes);
-    return ready;
-  }
-};
-
-std::unique_ptr<httplib::Client> client_for(uint16_t port) {
-  auto c = std::make_unique<httplib::Client>("127.0.0.1", port);
-  c->set_connection_timeout(5);
-  c->set_read_timeout(20);
-  c->set_write_timeout(20);
-  return c;
-}
-
-// Every answer is JSON.
-void check_json(const httplib::Result& r) {
-  REQUIRE(r);
-  INFO("status " << r->status << " body " << r->body);
-  CHECK(r->get_header_value("Content-Type") == "application/json");
-  if (!r->body.empty()) CHECK(json::accept(r->body));
-}
-
-httplib::Result post(uint16_t port, const std::string& path, const std::string& body,
-                     const httplib::Headers& headers = {}) {
-  auto c = client_for(port);
-  auto r = c->Post(path.c_str(), headers, body, "application/json");
-  check_json(r);
-  return r;
-}
-
-httplib::Result get(uint16_t port, const std::string& path, const httplib::Headers& headers = {}) {
-  auto c = client_for(port);
-  auto r = c->Get(path.c_str(), headers);
-  check_json(r);
-  return r;
-}
-
-std::string body_for(uint64_t idx, const std::string& data) {
-  return "{\"oplogIdx\": " + std::to_string(idx) + ", \"data\": " + data + "}";
-}
-
-void require_errors_naming(const httplib::Result& r, const std::string& needle) {
-  REQUIRE(r->status == 400);
-  const auto j = json::parse(r->body);
-  REQUIRE(j.contains("errors"));
-  REQUIRE(j["errors"].is_array());
-  REQUIRE(j["errors"].size() == 1);
-  INFO(j.dump());
-  CHECK(j["errors"][0].get<std::string>().find(needle) != std::string::npos);
-}
-
-}  // namespace
 
 // ---------------------------------------------------------------- the rows of DESIGN §4
 
@@ -425,6 +314,87 @@ TEST_CASE("A multipart/form-data completion is 415", "[http]") {
   auto r = c->Post(s.complete_path().c_str(), items);
   check_json(r);
   CHECK(r->status == 415);
+  CHECK(s.state() == 0);
+}
+
+namespace {
+
+std::string compressed(httplib::detail::compressor&& compressor, const std::string& text) {
+  std::string out;
+  REQUIRE(compressor.compress(text.data(), text.size(), true, [&](const char* data, std::size_t n) {
+    out.append(data, n);
+    return true;
+  }));
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("A Content-Encoding the server does not decode is 415 and changes nothing", "[http]") {
+  Served s;
+  const auto coding = GENERATE(as<std::string>{}, "zstd", "foo", "compress", "gzip, br", "br;q=1", "xbrx");
+  INFO("Content-Encoding: '" << coding << "'");
+  // A plain JSON body: read as if it had no encoding, it would complete the promise.
+  auto r = post(s.port, s.complete_path(), body_for(s.idx(), "[1]"), {{"Content-Encoding", coding}});
+  CHECK(r->status == 415);
+  const auto message = json::parse(r->body)["error"].get<std::string>();
+  CHECK(message.find("unsupported Content-Encoding '" + coding + "'") != std::string::npos);
+  CHECK(message.find("gzip, deflate, br") != std::string::npos);
+  CHECK(s.state() == 0);
+}
+
+TEST_CASE("Content-Encoding given twice is 415", "[http]") {
+  Served s;
+  auto r = post(s.port, s.complete_path(), body_for(s.idx(), "[1]"),
+                {{"Content-Encoding", "identity"}, {"Content-Encoding", "identity"}});
+  CHECK(r->status == 415);
+  CHECK(s.state() == 0);
+}
+
+TEST_CASE("Content-Encoding names are case-insensitive; x-gzip is gzip and identity is none", "[http]") {
+  Served s;
+  const auto body = body_for(s.idx(), "[9, 8]");
+  struct Case {
+    std::string coding, body;
+  };
+  const auto c = GENERATE_COPY(values<Case>({
+      {"GZIP", compressed(httplib::detail::gzip_compressor(), body)},
+      {" gzip ", compressed(httplib::detail::gzip_compressor(), body)},
+      {"x-gzip", compressed(httplib::detail::gzip_compressor(), body)},
+      {"Br", compressed(httplib::detail::brotli_compressor(), body)},
+      {"identity", body},
+      {"IDENTITY", body},
+  }));
+  INFO("Content-Encoding: '" << c.coding << "'");
+  auto r = post(s.port, s.complete_path(), c.body, {{"Content-Encoding", c.coding}});
+  CHECK(r->status == 200);
+  CHECK(r->body == "true");
+  std::vector<uint8_t> payload;
+  REQUIRE(s.state(&payload) == 1);
+  CHECK(payload == std::vector<uint8_t>{9, 8});
+}
+
+TEST_CASE("A body that is not valid in its Content-Encoding is 400", "[http]") {
+  Served s;
+  const auto coding = GENERATE(as<std::string>{}, "gzip", "br", "deflate");
+  auto r = post(s.port, s.complete_path(), body_for(s.idx(), "[1]"), {{"Content-Encoding", coding}});
+  require_errors_naming(r, "could not read the request body");
+  CHECK(s.state() == 0);
+}
+
+TEST_CASE("A Transfer-Encoding other than chunked is 501, answered at once", "[http]") {
+  Served s;
+  const auto coding = GENERATE(as<std::string>{}, "gzip, chunked", "gzip", "identity");
+  INFO("Transfer-Encoding: " << coding);
+  RawConnection c(s.port);
+  REQUIRE(c.send("POST " + s.complete_path() + " HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: " + coding +
+                 "\r\n\r\n" + body_for(s.idx(), "[1]")));
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto answer = c.read_answer(std::chrono::seconds(10));
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(2));
+  INFO(answer);
+  CHECK(RawConnection::status_of(answer) == 501);
+  CHECK(json::parse(RawConnection::body_of(answer))["error"].get<std::string>().find("only chunked") != std::string::npos);
   CHECK(s.state() == 0);
 }
 
