@@ -568,7 +568,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except WorkerNotFound as e:
         return _fail(command, e.message, EXIT_NOT_FOUND)
     except GolemPromiseError as e:
-        return _fail(command, f"{e.message} ({type(e).__name__})", EXIT_ERROR)
+        # The library's message alone: it says what failed; the class name is for Python callers.
+        return _fail(command, e.message or str(e) or "failed", EXIT_ERROR)
     except KeyboardInterrupt:
         return _fail(command, "interrupted", EXIT_INTERRUPTED)
     except BrokenPipeError:

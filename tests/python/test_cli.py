@@ -19,7 +19,7 @@ from typing import Dict, Iterator, List, Optional
 
 import pytest
 
-from golem_promise import Host, PromiseId
+from golem_promise import GolemPromiseError, Host, PromiseId
 from http_client import complete, complete_body, keep_alive_connection, request, worker_path
 
 COMPONENT = "a1a2a3a4-b1b2-c1c2-d1d2-d3d4d5d6d7d8"
@@ -438,10 +438,30 @@ def test_database_from_environment_then_default(cli: Cli) -> None:
     assert cli.run("--db", str(env_db), "list", db=None).text.startswith(pid)
 
 
+def _error_classes(cls: type = GolemPromiseError) -> Iterator[type]:
+    yield cls
+    for sub in cls.__subclasses__():
+        yield from _error_classes(sub)
+
+
+def _assert_plain_message(err: str) -> None:
+    """An error line is a message for people: no Python class name such as '(SchemaError)'."""
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    for cls in _error_classes():
+        assert f"({cls.__name__})" not in err, err
+
+
 def test_foreign_file_is_a_clear_error(cli: Cli) -> None:
     (cli.cwd / "text.db").write_text("not a database " * 100)
     r = cli.run("list", db=str(cli.cwd / "text.db"))
     assert r.code == 1 and "not a golem-promise database" in r.err
+    _assert_plain_message(r.err)
+
+
+def test_serve_with_a_token_the_library_refuses_is_a_plain_error(cli: Cli) -> None:
+    r = cli.run("serve", "--port", "0", "--token", "t\u00f6ken")
+    assert r.code == 1 and r.err.startswith("golem-promise serve: error: server token must be visible ASCII"), r.err
+    _assert_plain_message(r.err)
 
 
 # ----------------------------------------------------------------------------- serve
