@@ -10,7 +10,8 @@
 #include <cerrno>
 #include <climits>
 #include <ctime>
-#include <functional>
+
+#include "oplog.hpp"
 
 namespace gp {
 
@@ -30,9 +31,24 @@ static_assert((kLockWaiters + 1) * sizeof(std::uint32_t) <= kSize, "words fit th
 
 std::unique_ptr<Doorbell> Doorbell::open(const std::string& db_file) {
   const std::string path = db_file + "-gpwake";
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+  // Made with the database file's permission bits (and, by root, its owner), as SQLite makes
+  // -wal and -shm: whoever may write the database may ring and sleep on its doorbell too.
+  struct stat db {};
+  const bool have_db = ::stat(db_file.c_str(), &db) == 0;
+  const mode_t mode = have_db ? (db.st_mode & 0777) : 0666;
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, mode);
   if (fd < 0) return nullptr;
   struct stat st {};
+  // Empty: this process (or another one just now) created it, and the umask may have taken
+  // bits away.  A file in use keeps the mode and owner it has.  Should either call fail, other
+  // users' waiters that cannot open the file fall back to the poll, as before.
+  if (have_db && fstat(fd, &st) == 0 && st.st_size == 0) {
+    if ((st.st_mode & 0777) != mode && fchmod(fd, mode) != 0) {
+    }
+    if (::geteuid() == 0 && (st.st_uid != db.st_uid || st.st_gid != db.st_gid) &&
+        fchown(fd, db.st_uid, db.st_gid) != 0) {
+    }
+  }
   // Growing an existing file is harmless: every process then maps the same zeroed page.
   if (fstat(fd, &st) != 0 || (static_cast<std::size_t>(st.st_size) < kSize && ftruncate(fd, kSize) != 0)) {
     ::close(fd);
@@ -47,11 +63,15 @@ std::unique_ptr<Doorbell> Doorbell::open(const std::string& db_file) {
 Doorbell::~Doorbell() { munmap(map_, size_); }
 
 std::size_t Doorbell::slot_of(const PromiseId& id) {
-  std::size_t h = std::hash<std::string>()(id.worker_id.worker_name);
-  h ^= id.worker_id.component_id.high_bits * 0x9e3779b97f4a7c15ULL;
-  h ^= id.worker_id.component_id.low_bits * 0xc2b2ae3d27d4eb4fULL;
-  h ^= id.oplog_idx * 0x165667b19e3779f9ULL;
-  return (h ^ (h >> 29)) % kSlots;
+  // Part of the file's format: every process on the file must pick the same slot, whichever C++
+  // library or compiler built it (std::hash differs between them).
+  const auto& name = id.worker_id.worker_name;
+  std::uint8_t ints[24];
+  const std::uint64_t values[3] = {id.worker_id.component_id.high_bits, id.worker_id.component_id.low_bits,
+                                   id.oplog_idx};
+  for (std::size_t i = 0; i < 24; ++i) ints[i] = static_cast<std::uint8_t>(values[i / 8] >> (8 * (i % 8)));
+  const auto h = fnv1a64(ints, sizeof ints, fnv1a64(reinterpret_cast<const std::uint8_t*>(name.data()), name.size()));
+  return static_cast<std::size_t>(h % kSlots);
 }
 
 std::atomic<std::uint32_t>* Doorbell::word(std::size_t index) const {

@@ -1,5 +1,8 @@
 // Cross-process wake-ups for file hosts.  A small shared file beside the database
-// ("<db>-gpwake", two pages) holds 1024 per-promise counters and one "any change" counter.  After committing a completion or deletion, a
+// ("<db>-gpwake", two pages, made with the database file's mode) holds 1024 per-promise
+// counters and one "any change" counter.  A promise's counter is number
+// FNV-1a-64(worker name, then component high bits, low bits and oplog index as little-endian
+// 64-bit words) mod 1024, the same in every build.  After committing a completion or deletion, a
 // writer bumps the counter of the promise's slot and wakes the futex waiters on it; a waiter
 // reads the counter, checks the store, and sleeps on the counter until it changes.  Reading
 // before checking means a completion can never slip between check and sleep.  Writers that do

@@ -65,8 +65,8 @@ OplogEntry decode_entry(const void* data, std::size_t len, int row_kind, std::ui
   return e;
 }
 
-std::uint64_t fnv1a64(const std::uint8_t* data, std::size_t len) {
-  std::uint64_t h = 0xcbf29ce484222325ULL;
+std::uint64_t fnv1a64(const std::uint8_t* data, std::size_t len, std::uint64_t basis) {
+  std::uint64_t h = basis;
   for (std::size_t i = 0; i < len; ++i) {
     h ^= data[i];
     h *= 0x100000001b3ULL;

@@ -44,7 +44,9 @@ void encode_entry(const OplogEntry& entry, flatbuffers::FlatBufferBuilder& fbb);
 OplogEntry decode_entry(const void* data, std::size_t len, int row_kind, std::uint64_t idx);
 
 // 64-bit FNV-1a: a cheap fingerprint of a payload, recorded so replay can tell payloads apart.
-std::uint64_t fnv1a64(const std::uint8_t* data, std::size_t len);
+// Passing the hash of earlier bytes as basis continues it over more bytes.
+constexpr std::uint64_t kFnv1a64Basis = 0xcbf29ce484222325ULL;
+std::uint64_t fnv1a64(const std::uint8_t* data, std::size_t len, std::uint64_t basis = kFnv1a64Basis);
 
 std::int64_t now_us();
 
