@@ -55,12 +55,17 @@ std::unique_ptr<Doorbell> Doorbell::open(const std::string& db_file) {
     return nullptr;
   }
   void* map = mmap(nullptr, kSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  ::close(fd);  // the mapping keeps the file referenced
-  if (map == MAP_FAILED) return nullptr;
-  return std::unique_ptr<Doorbell>(new Doorbell(map, kSize));
+  if (map == MAP_FAILED) {
+    ::close(fd);
+    return nullptr;
+  }
+  return std::unique_ptr<Doorbell>(new Doorbell(map, kSize, fd));
 }
 
-Doorbell::~Doorbell() { munmap(map_, size_); }
+Doorbell::~Doorbell() {
+  munmap(map_, size_);
+  ::close(fd_);
+}
 
 std::size_t Doorbell::slot_of(const PromiseId& id) {
   // Part of the file's format: every process on the file must pick the same slot, whichever C++

@@ -13,6 +13,8 @@
 // polling (see BusyWait in host.cpp), and waiter counts, so ringers skip the FUTEX_WAKE system
 // call when nobody sleeps.  A waiter killed while asleep leaves its count raised, which only
 // costs the ringers that system call again.
+//
+// Words from 1536 on belong to the cross-process group commit of FULL hosts (wal_sync.hpp).
 #pragma once
 #include <atomic>
 #include <chrono>
@@ -48,7 +50,8 @@ class Doorbell {
   void wait_lock(std::uint32_t seen, std::chrono::steady_clock::time_point until) const;
 
  private:
-  Doorbell(void* map, std::size_t size) : map_(map), size_(size) {}
+  friend class WalSync;  // keeps its counters in this file (wal_sync.cpp)
+  Doorbell(void* map, std::size_t size, int fd) : map_(map), size_(size), fd_(fd) {}
   std::atomic<std::uint32_t>* word(std::size_t index) const;
   // Bumps the counter and wakes its sleepers, if its waiter count says there are any.
   void bump(std::size_t counter, std::size_t waiters);
@@ -56,6 +59,7 @@ class Doorbell {
                 std::chrono::steady_clock::time_point until) const;
   void* map_;
   std::size_t size_;
+  int fd_;  // kept open for WalSync's flock
 };
 
 }  // namespace gp

@@ -90,8 +90,17 @@ std::shared_ptr<Host> Host::open(const std::string& path, const HostOptions& opt
     if (file.empty()) file = path;
     check_not_truncated(db, file, path);
     switch_to_wal(db, options.busy_timeout_ms);  // readers never block the writer; many processes share it
-    db.exec(options.synchronous == 2 ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
     host->bell_ = Doorbell::open(file);
+    // Commits are numbered in the doorbell file by every host that has one, so that readers
+    // of a FULL host know what to wait for.  A FULL host then commits at NORMAL and waits for
+    // a WAL sync shared by all processes (wal_sync.hpp); without the doorbell or the WAL's
+    // descriptor it keeps SQLite's FULL, an fsync inside every COMMIT.
+    db.pragma_int("PRAGMA user_version");  // a read in WAL mode: the connection has the WAL open
+    const char* resolved = sqlite3_db_filename(db.raw(), "main");  // sqlite3_filename_wal needs this very pointer
+    const char* wal = resolved ? sqlite3_filename_wal(resolved) : nullptr;
+    if (host->bell_ && wal && *wal) host->wal_sync_ = WalSync::open(host->bell_.get(), wal, options.synchronous == 2);
+    host->barrier_ = options.synchronous == 2 && host->wal_sync_ && host->wal_sync_->can_sync();
+    db.exec(options.synchronous == 2 && !host->barrier_ ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
     // A writer waits for the write lock on the doorbell, so its wait ends as soon as another
     // process's transaction does (busy_wait.hpp).
     host->busy_ = std::make_unique<BusyWait>(host->bell_.get(), std::chrono::milliseconds(options.busy_timeout_ms),
@@ -121,34 +130,44 @@ std::optional<std::int64_t> Host::worker_row(const WorkerId& id) {
 
 std::unique_ptr<Worker> Host::open_worker(const WorkerId& id, bool live) {
   validate_worker_name(id.worker_name);
-  std::lock_guard lock(db_mu_);
-  auto row = worker_row(id);
-  if (!row) {
-    WriteTxn txn(*this);
-    {
-      auto ins = db_->cached(
-          "INSERT INTO workers (component_id, worker_name, created_us) VALUES (?1, ?2, ?3) "
-          "ON CONFLICT DO NOTHING");
-      ins->bind(1, id.component_id.to_string()).bind(2, id.worker_name).bind(3, now_us()).exec();
+  SyncTicket ticket;
+  std::unique_ptr<Worker> worker;
+  {
+    std::lock_guard lock(db_mu_);
+    auto row = worker_row(id);
+    if (!row) {
+      WriteTxn txn(*this);
+      {
+        auto ins = db_->cached(
+            "INSERT INTO workers (component_id, worker_name, created_us) VALUES (?1, ?2, ?3) "
+            "ON CONFLICT DO NOTHING");
+        ins->bind(1, id.component_id.to_string()).bind(2, id.worker_name).bind(3, now_us()).exec();
+      }
+      const bool created = db_->changes() == 1;
+      row = worker_row(id);
+      if (!row) throw Error(Errc::internal, "worker row vanished after insert");
+      // oplog.key packs the worker row above 40 bits of oplog index into a signed 64-bit key.
+      if (*row >= (std::int64_t{1} << 23)) throw Error(Errc::invalid, "a host holds at most 8388607 workers");
+      if (created) {
+        OplogEntry e;
+        e.kind = OplogKind::create;
+        append_entry(*row, e);
+      }
+      ticket = txn.commit();
     }
-    const bool created = db_->changes() == 1;
-    row = worker_row(id);
-    if (!row) throw Error(Errc::internal, "worker row vanished after insert");
-    // oplog.key packs the worker row above 40 bits of oplog index into a signed 64-bit key.
-    if (*row >= (std::int64_t{1} << 23)) throw Error(Errc::invalid, "a host holds at most 8388607 workers");
-    if (created) {
-      OplogEntry e;
-      e.kind = OplogKind::create;
-      append_entry(*row, e);
+    worker.reset(new Worker(shared_from_this(), id, *row));
+    if (live) {
+      worker->last_seen_ = last_index(*row);
+    } else {
+      worker->start_replay();
+      // What it replays must be durable before it is handed out again (a previous run may have
+      // died between its commit and its sync).
+      if (worker->replay_end_ >= 2) {
+        if (auto t = read_ticket(nullptr)) ticket = t;
+      }
     }
-    txn.commit();
   }
-  std::unique_ptr<Worker> worker(new Worker(shared_from_this(), id, *row));
-  if (live) {
-    worker->last_seen_ = last_index(*row);
-  } else {
-    worker->start_replay();
-  }
+  wait_durable(ticket);
   return worker;
 }
 
@@ -217,22 +236,36 @@ OplogEntry Host::read_entry(std::int64_t worker_row, std::uint64_t idx) {
 }
 
 std::uint64_t Host::oplog_length(const WorkerId& id) {
-  std::lock_guard lock(db_mu_);
-  const auto row = worker_row(id);
-  if (!row) throw Error(Errc::worker_not_found, "no worker " + id.to_string() + " in this host");
-  return last_index(*row);
+  std::uint64_t n;
+  SyncTicket ticket;
+  {
+    std::lock_guard lock(db_mu_);
+    const auto row = worker_row(id);
+    if (!row) throw Error(Errc::worker_not_found, "no worker " + id.to_string() + " in this host");
+    n = last_index(*row);
+    ticket = read_ticket(nullptr);
+  }
+  wait_durable(ticket);
+  return n;
 }
 
 OplogEntry Host::oplog_read(const WorkerId& id, std::uint64_t idx) {
-  std::lock_guard lock(db_mu_);
-  const auto row = worker_row(id);
-  if (!row) throw Error(Errc::worker_not_found, "no worker " + id.to_string() + " in this host");
-  try {
-    return read_entry(*row, idx);
-  } catch (const Error& e) {
-    if (e.code() != Errc::not_found) throw;
-    throw Error(Errc::not_found, "worker " + id.to_string() + " has no oplog entry " + std::to_string(idx));
+  std::optional<OplogEntry> e;
+  SyncTicket ticket;
+  {
+    std::lock_guard lock(db_mu_);
+    const auto row = worker_row(id);
+    if (!row) throw Error(Errc::worker_not_found, "no worker " + id.to_string() + " in this host");
+    try {
+      e = read_entry(*row, idx);
+    } catch (const Error& err) {
+      if (err.code() != Errc::not_found) throw;
+      throw Error(Errc::not_found, "worker " + id.to_string() + " has no oplog entry " + std::to_string(idx));
+    }
+    ticket = read_ticket(nullptr);
   }
+  wait_durable(ticket);
+  return std::move(*e);
 }
 
 // ---------------------------------------------------------------- payloads
@@ -261,8 +294,8 @@ void Host::write_payload(std::int64_t key, const std::uint8_t* data, std::size_t
 
 // ---------------------------------------------------------------- group commit
 
-void Host::group_commit(const std::function<void()>& change) {
-  QueuedChange me{&change, nullptr, false};
+SyncTicket Host::group_commit(const std::function<void()>& change) {
+  QueuedChange me{&change, nullptr, false, std::nullopt};
   std::unique_lock lock(batch_mu_);
   batch_.push_back(&me);
   while (!me.done) {
@@ -273,17 +306,21 @@ void Host::group_commit(const std::function<void()>& change) {
     // Lead: commit everything queued by the time we hold the write lock (ours included).
     batch_leader_ = true;
     lock.unlock();
-    run_batch();
+    const auto ticket = run_batch();
     lock.lock();
-    for (auto* c : running_) c->done = true;
+    for (auto* c : running_) {
+      c->ticket = ticket;
+      c->done = true;
+    }
     running_.clear();
     batch_leader_ = false;
     batch_cv_.notify_all();
   }
   if (me.error) std::rethrow_exception(me.error);
+  return me.ticket;
 }
 
-void Host::run_batch() {
+SyncTicket Host::run_batch() {
   auto& batch = running_;
   std::lock_guard lock(db_mu_);
   auto take_queue = [&] {
@@ -314,13 +351,29 @@ void Host::run_batch() {
         }
       }
     }
-    txn->commit();
+    return txn->commit();
   } catch (...) {
     // Nothing of this batch was committed: every change in it fails.
     for (auto* c : batch) {
       if (!c->error) c->error = std::current_exception();
     }
   }
+  return std::nullopt;
+}
+
+// ---------------------------------------------------------------- durability (FULL file hosts)
+
+void Host::wait_durable(const SyncTicket& ticket) {
+  if (ticket) wal_sync_->wait(*ticket);
+}
+
+SyncTicket Host::read_ticket(const PromiseId* id) {
+  if (!barrier_) return std::nullopt;
+  return id ? wal_sync_->slot_ticket(Doorbell::slot_of(*id)) : wal_sync_->ticket();
+}
+
+void Host::note_changed(const PromiseId& id) {
+  if (wal_sync_) changed_slots_.push_back(Doorbell::slot_of(id));
 }
 
 // ---------------------------------------------------------------- wake-ups

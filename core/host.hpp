@@ -23,6 +23,7 @@
 #include "ids.hpp"
 #include "oplog.hpp"
 #include "sqlite.hpp"
+#include "wal_sync.hpp"
 
 namespace gp {
 
@@ -62,6 +63,11 @@ struct Bytes {
 using Timeout = std::chrono::milliseconds;
 
 class Worker;
+
+// What a call that wrote or read still owes before it returns, on a FULL file host whose
+// commits are made durable by the shared WAL sync (wal_sync.hpp): the transaction number that
+// must be synced.  Empty elsewhere (memory, NORMAL, or a FULL host on SQLite's own FULL).
+using SyncTicket = std::optional<std::uint32_t>;
 
 class Host : public std::enable_shared_from_this<Host> {
  public:
@@ -115,11 +121,31 @@ class Host : public std::enable_shared_from_this<Host> {
    public:
     explicit WriteTxn(Host& host) : host_(host), ring_{host}, txn_(*host.db_) {}
     ~WriteTxn() {
-      if (!committed_) host_.next_idx_.clear();
+      if (!committed_) {
+        host_.next_idx_.clear();
+        host_.changed_slots_.clear();
+      }
     }
-    void commit() {
-      txn_.commit();
+    // Commits.  The caller must pass the ticket to wait_durable() before its call returns,
+    // after letting db_mu_ go (so this process's other calls can commit meanwhile).
+    [[nodiscard]] SyncTicket commit() {
+      auto* sync = host_.wal_sync_.get();
+      std::optional<std::uint32_t> number;
+      if (sync) {
+        // SQLite's write lock is held (BEGIN IMMEDIATE): numbers follow commit order.
+        number = sync->begin_commit();
+        for (auto slot : host_.changed_slots_) sync->mark(slot, *number);
+      }
+      host_.changed_slots_.clear();
+      try {
+        txn_.commit();
+      } catch (...) {
+        if (sync) sync->end_commit(*number);
+        throw;
+      }
+      if (sync) sync->end_commit(*number);
       committed_ = true;
+      return host_.barrier_ ? number : std::nullopt;
     }
 
    private:
@@ -161,14 +187,24 @@ class Host : public std::enable_shared_from_this<Host> {
   // undo the others) and commits once, so N waiting writers share one fsync.  The leader takes
   // the queue only once it holds the write lock, so changes queued while it waited for another
   // process's commit go into the same transaction.  Every caller returns only after the commit
-  // that contains its change, so "true" still means durable.
-  void group_commit(const std::function<void()>& change);
+  // that contains its change and, on a FULL host, passes the returned ticket to wait_durable(),
+  // so "true" still means durable; the next batch commits while this one's fsync runs.
+  [[nodiscard]] SyncTicket group_commit(const std::function<void()>& change);
   struct QueuedChange {
     const std::function<void()>* change;
     std::exception_ptr error;
     bool done = false;
+    SyncTicket ticket;
   };
-  void run_batch();  // the leader's part: fills running_ from batch_ and runs it
+  SyncTicket run_batch();  // the leader's part: fills running_ from batch_ and runs it
+
+  // Durability of FULL file hosts (wal_sync.hpp).  wait_durable returns once the transaction
+  // the ticket names is synced; read_ticket is what a read that saw the promise (or, with
+  // nullptr, anything) must wait for; note_changed marks a promise completed or deleted by
+  // the current write transaction (db_mu_ held).
+  void wait_durable(const SyncTicket& ticket);
+  SyncTicket read_ticket(const PromiseId* id);
+  void note_changed(const PromiseId& id);
 
   // The state machine (promises.cpp).  `recorder` is the calling worker, if any, whose oplog
   // gets an entry for the call in the same transaction as the state change.
@@ -178,7 +214,8 @@ class Host : public std::enable_shared_from_this<Host> {
   std::optional<Bytes> poll_as(const Worker* recorder, const PromiseId& id);
   Bytes await_as(const Worker* recorder, const PromiseId& id, Timeout timeout);
   void remove_as(const Worker* recorder, const PromiseId& id);
-  State observe(const Worker& recorder, OplogKind kind, const PromiseId& id, std::optional<Bytes>& out);
+  State observe(const Worker& recorder, OplogKind kind, const PromiseId& id, std::optional<Bytes>& out,
+                SyncTicket& ticket);
   // One check of an await: the payload if completed, nullopt if pending; throws if gone.
   std::optional<Bytes> try_finish_await(const Worker* recorder, const PromiseId& id);
 
@@ -207,6 +244,11 @@ class Host : public std::enable_shared_from_this<Host> {
   bool batch_leader_ = false;
 
   std::unique_ptr<Doorbell> bell_;
+  // File hosts with a doorbell: numbers commits for the shared WAL sync; barrier_ when this
+  // is a FULL host that runs its connection at NORMAL and waits for that sync instead.
+  std::unique_ptr<WalSync> wal_sync_;
+  bool barrier_ = false;
+  std::vector<std::size_t> changed_slots_;  // doorbell slots changed in this transaction (db_mu_)
   // File hosts: the connection's busy handler and its checkpoints.  ~Host stops the
   // checkpointer, then closes the connection (the last one of the process to close cleans up
   // the WAL), and only then drops these and bell_, which they use.

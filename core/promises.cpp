@@ -131,7 +131,10 @@ void check_payload_size(std::size_t len) {
 
 int Host::apply_complete(const Worker* recorder, const PromiseId& id, const std::uint8_t* data, std::size_t len) {
   const auto l = lookup(id);
-  if (l.state == State::pending) write_payload(l.key, data, len);
+  if (l.state == State::pending) {
+    write_payload(l.key, data, len);
+    note_changed(id);
+  }
   if (recorder) {
     OplogEntry entry;
     entry.kind = OplogKind::complete_promise;
@@ -150,9 +153,10 @@ int Host::apply_complete(const Worker* recorder, const PromiseId& id, const std:
 bool Host::complete_as(const Worker* recorder, const PromiseId& id, const std::uint8_t* data, std::size_t len) {
   check_payload_size(len);
   State state;
+  SyncTicket ticket;
   if (!memory_) {
     // Durable completions share fsyncs with concurrent ones (group commit).
-    group_commit([&] { state = static_cast<State>(apply_complete(recorder, id, data, len)); });
+    ticket = group_commit([&] { state = static_cast<State>(apply_complete(recorder, id, data, len)); });
   } else {
     std::lock_guard lock(db_mu_);
     if (!recorder && len <= kInlinePayload) {
@@ -169,11 +173,15 @@ bool Host::complete_as(const Worker* recorder, const PromiseId& id, const std::u
     } else {
       WriteTxn txn(*this);
       state = static_cast<State>(apply_complete(recorder, id, data, len));
-      txn.commit();
+      ticket = txn.commit();
     }
   }
+  // After the commit: waiters see it at once.  On a FULL host they read it before it is
+  // synced, and wait for the same sync as we do next (wal_sync.hpp).
+  if (state == State::pending) wake_all(id);
+  // Whatever the answer (true, false, or gone), it is durable before it is given.
+  wait_durable(ticket);
   if (state == State::gone) throw not_found(id);
-  if (state == State::pending) wake_all(id);  // after the commit: waiters see it at once
   return state == State::pending;
 }
 
@@ -200,6 +208,7 @@ OplogEntry observed_entry(OplogKind kind, const PromiseId& id, State state, std:
 std::optional<Bytes> Host::poll_as(const Worker* recorder, const PromiseId& id) {
   std::optional<Bytes> out;
   State state;
+  SyncTicket ticket;
   {
     std::lock_guard lock(db_mu_);
     if (!recorder) {
@@ -209,10 +218,13 @@ std::optional<Bytes> Host::poll_as(const Worker* recorder, const PromiseId& id) 
       state = lookup(id, &payload).state;
       txn.commit();  // the cached COMMIT; the destructor's ROLLBACK is parsed on every call
       if (state == State::completed) out = std::move(payload);
+      // A completion or deletion may have been read before its sync: not handed out before it.
+      if (state != State::pending) ticket = read_ticket(&id);
     } else {
-      state = observe(*recorder, OplogKind::poll_promise, id, out);
+      state = observe(*recorder, OplogKind::poll_promise, id, out, ticket);
     }
   }
+  wait_durable(ticket);
   if (state == State::gone) throw not_found(id);
   return out;
 }
@@ -222,7 +234,8 @@ std::optional<Bytes> Host::poll_as(const Worker* recorder, const PromiseId& id) 
 // can touch the database while db_mu_ is held, and the one INSERT is atomic by itself.  An
 // await of a pending promise writes nothing (it keeps waiting).  Completed payloads are never
 // removed (deletion leaves a tombstone), so a recorded payload stays readable for replay.
-Host::State Host::observe(const Worker& recorder, OplogKind kind, const PromiseId& id, std::optional<Bytes>& out) {
+Host::State Host::observe(const Worker& recorder, OplogKind kind, const PromiseId& id, std::optional<Bytes>& out,
+                          SyncTicket& ticket) {
   std::optional<WriteTxn> txn;
   if (!memory_) txn.emplace(*this);
   Bytes payload;
@@ -231,26 +244,32 @@ Host::State Host::observe(const Worker& recorder, OplogKind kind, const PromiseI
   if (l.state == State::completed) out = std::move(payload);
   auto entry = observed_entry(kind, id, l.state, l.key, out ? &*out : nullptr);
   append_as(recorder, entry);
-  if (txn) txn->commit();
+  // Its own commit's sync also covers the completion or deletion it read, committed earlier.
+  if (txn) ticket = txn->commit();
   return l.state;
 }
 
 std::optional<Bytes> Host::try_finish_await(const Worker* recorder, const PromiseId& id) {
-  std::lock_guard lock(db_mu_);
-  if (!recorder) {
-    sql::Txn txn(*db_, sql::Txn::read);
-    Bytes payload;
-    const auto l = lookup(id, &payload);
-    txn.commit();  // as in poll_as
-    if (l.state == State::gone) throw not_found(id);
-    if (l.state == State::pending) return std::nullopt;
-    return payload;
-  }
-  // On a file, look without the write lock first, so a waiting worker does not queue behind
-  // other writers on every check.
-  if (!memory_ && lookup(id).state == State::pending) return std::nullopt;
   std::optional<Bytes> out;
-  const auto state = observe(*recorder, OplogKind::await_promise, id, out);
+  State state;
+  SyncTicket ticket;
+  {
+    std::lock_guard lock(db_mu_);
+    if (!recorder) {
+      sql::Txn txn(*db_, sql::Txn::read);
+      Bytes payload;
+      state = lookup(id, &payload).state;
+      txn.commit();  // as in poll_as
+      if (state == State::completed) out = std::move(payload);
+      if (state != State::pending) ticket = read_ticket(&id);  // as in poll_as
+    } else {
+      // On a file, look without the write lock first, so a waiting worker does not queue
+      // behind other writers on every check.
+      if (!memory_ && lookup(id).state == State::pending) return std::nullopt;
+      state = observe(*recorder, OplogKind::await_promise, id, out, ticket);
+    }
+  }
+  wait_durable(ticket);
   if (state == State::pending) return std::nullopt;
   if (state == State::gone) throw not_found(id);
   return out;
@@ -282,6 +301,7 @@ Bytes Host::await_as(const Worker* recorder, const PromiseId& id, Timeout timeou
 
 void Host::remove_as(const Worker* recorder, const PromiseId& id) {
   State state;
+  SyncTicket ticket;
   {
     std::lock_guard lock(db_mu_);
     WriteTxn txn(*this);
@@ -292,6 +312,7 @@ void Host::remove_as(const Worker* recorder, const PromiseId& id) {
       // another oplog entry may refer to it, and replay must still be able to return it.
       auto q = db_->cached("UPDATE oplog SET state = 2 WHERE key = ?1");
       q->bind(1, l.key).exec();
+      note_changed(id);
     }
     if (recorder) {
       OplogEntry entry;
@@ -300,9 +321,10 @@ void Host::remove_as(const Worker* recorder, const PromiseId& id) {
       append_as(*recorder, entry);
     }
     if (state == State::gone && !recorder) return;  // nothing to write
-    txn.commit();
+    ticket = txn.commit();
   }
   if (state != State::gone) wake_all(id);  // waiters learn it is gone
+  wait_durable(ticket);
 }
 
 // ---------------------------------------------------------------- the two faces
@@ -327,20 +349,24 @@ Error recorded_error(const OplogEntry& e) {
 
 PromiseId Worker::create_promise() {
   auto& h = *host_;
-  std::lock_guard lock(h.db_mu_);
-  if (auto e = replay({OplogKind::create_promise})) return std::move(*e->promise);
-  // In memory the one INSERT (entry and pending promise in one row) is atomic by itself; a
-  // file needs the transaction so that the index it reads stays the last one.
-  std::optional<Host::WriteTxn> txn;
-  if (!h.memory_) txn.emplace(h);
   OplogEntry entry;
-  entry.kind = OplogKind::create_promise;
-  // The promise's id is the index of the entry that creates it.
-  entry.idx = h.next_index(row_);
-  if (entry.idx > kMaxIdx) throw Error(Errc::internal, "worker " + id_.to_string() + " has exhausted its oplog indexes");
-  entry.promise = PromiseId{id_, entry.idx};
-  h.append_as(*this, entry);
-  if (txn) txn->commit();
+  SyncTicket ticket;
+  {
+    std::lock_guard lock(h.db_mu_);
+    if (auto e = replay({OplogKind::create_promise})) return std::move(*e->promise);
+    // In memory the one INSERT (entry and pending promise in one row) is atomic by itself; a
+    // file needs the transaction so that the index it reads stays the last one.
+    std::optional<Host::WriteTxn> txn;
+    if (!h.memory_) txn.emplace(h);
+    entry.kind = OplogKind::create_promise;
+    // The promise's id is the index of the entry that creates it.
+    entry.idx = h.next_index(row_);
+    if (entry.idx > kMaxIdx) throw Error(Errc::internal, "worker " + id_.to_string() + " has exhausted its oplog indexes");
+    entry.promise = PromiseId{id_, entry.idx};
+    h.append_as(*this, entry);
+    if (txn) ticket = txn->commit();
+  }
+  h.wait_durable(ticket);
   return *entry.promise;
 }
 
@@ -392,14 +418,19 @@ void Worker::delete_promise(const PromiseId& id) {
 
 std::uint64_t Worker::get_oplog_index() {
   auto& h = *host_;
-  std::lock_guard lock(h.db_mu_);
-  if (auto e = replay({OplogKind::get_oplog_index})) return e->idx;
-  std::optional<Host::WriteTxn> txn;
-  if (!h.memory_) txn.emplace(h);
-  OplogEntry entry;
-  entry.kind = OplogKind::get_oplog_index;
-  const auto idx = h.append_as(*this, entry);
-  if (txn) txn->commit();
+  std::uint64_t idx;
+  SyncTicket ticket;
+  {
+    std::lock_guard lock(h.db_mu_);
+    if (auto e = replay({OplogKind::get_oplog_index})) return e->idx;
+    std::optional<Host::WriteTxn> txn;
+    if (!h.memory_) txn.emplace(h);
+    OplogEntry entry;
+    entry.kind = OplogKind::get_oplog_index;
+    idx = h.append_as(*this, entry);
+    if (txn) ticket = txn->commit();
+  }
+  h.wait_durable(ticket);
   return idx;
 }
 

@@ -82,8 +82,13 @@ std::uint64_t Worker::oplog_position() {
 }
 
 void Worker::restart() {
-  std::lock_guard lock(host_->db_mu_);
-  start_replay();
+  SyncTicket ticket;
+  {
+    std::lock_guard lock(host_->db_mu_);
+    start_replay();
+    if (replay_end_ >= 2) ticket = host_->read_ticket(nullptr);  // as in Host::open_worker
+  }
+  host_->wait_durable(ticket);
 }
 
 void Worker::read_ahead() {

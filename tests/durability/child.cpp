@@ -12,12 +12,17 @@
 //   await-loop DB WORKER FIRST COUNT FALLBACK_US
 //       for each promise in turn: "waiting IDX", await it, "woke IDX RC T_NS"
 //   complete DB WORKER IDX LEN SEED      -> "result RC DONE MSG" (payload = pattern(LEN, SEED))
-//   complete-timed DB WORKER IDX LEN SEED
-//       as complete (synchronous FULL), but says "started" just before gp_host_complete_promise
-//       and "result RC DONE T_NS MSG", T_NS taken just after it returned
+//   complete-timed DB WORKER IDX LEN SEED [SYNC]
+//       as complete (synchronous FULL unless SYNC says otherwise), but says "started" just
+//       before gp_host_complete_promise and "result RC DONE T_NS MSG", T_NS taken just after it
+//       returned
 //   complete-range DB WORKER FIRST COUNT LEN
 //       completes promises FIRST.. in turn, each with pattern(LEN, IDX):
 //       "done COMPLETED ERRORS"
+//   sync-complete DB WORKER FIRST COUNT
+//       one thread, host synchronous FULL: says "ready", waits for "go" on stdin, then completes
+//       promises FIRST.. in turn, each with pattern(24 + IDX % 100, IDX); "ack IDX" after each
+//       call that returned 1; at the end "done COMPLETED ERRORS MAX_CALL_NS"
 //   delete DB WORKER IDX                 -> "result RC MSG"
 //   race DB WORKER FIRST COUNT THREADS PROC SYNC
 //       says "ready", waits for "go" on stdin, then THREADS threads each complete every promise
@@ -206,8 +211,8 @@ int complete(char** a) {
   return 0;
 }
 
-int complete_timed(char** a) {
-  gp_host* h = open_host(a[0]);
+int complete_timed(int n, char** a) {
+  gp_host* h = open_host(a[0], 0, 0, n > 5 ? static_cast<std::int32_t>(num(a[5])) : 0);
   const auto p = gpd::promise_id(worker(a[1]), static_cast<std::uint64_t>(num(a[2])));
   const auto len = static_cast<std::size_t>(num(a[3]));
   std::vector<std::uint8_t> data(len);
@@ -252,6 +257,37 @@ int delete_promise(char** a) {
   const int rc = gp_host_delete_promise(h, &p);
   say("result " + std::to_string(rc) + " " + err_text(rc));
   gp_host_close(&h);
+  return 0;
+}
+
+int sync_complete(char** a) {
+  gp_host* h = open_host(a[0], 0, 60000, GP_SYNCHRONOUS_FULL);
+  const gp_worker_id_t wid = worker(a[1]);
+  const auto first = static_cast<std::uint64_t>(num(a[2]));
+  const auto count = static_cast<std::uint64_t>(num(a[3]));
+  say("ready");
+  if (read_line_stdin() != "go") die("expected go");
+  std::vector<std::uint8_t> data;
+  long completed = 0, errors = 0;
+  std::int64_t max_call = 0;
+  for (auto idx = first; idx < first + count; ++idx) {
+    data.resize(24 + idx % 100);
+    gpd::fill_pattern(data.data(), data.size(), idx);
+    const auto p = gpd::promise_id(wid, idx);
+    int done = -1;
+    const auto t0 = gpd::now_ns();
+    const int rc = gp_host_complete_promise(&done, h, &p, data.data(), data.size());
+    max_call = std::max(max_call, gpd::now_ns() - t0);
+    if (rc != GP_OK) {
+      ++errors;
+      say("error " + std::to_string(idx) + " " + std::to_string(rc) + " " + gp_last_error_message());
+    } else if (done == 1) {
+      ++completed;
+      say("ack " + std::to_string(idx));
+    }
+  }
+  gp_host_close(&h);
+  say("done " + std::to_string(completed) + " " + std::to_string(errors) + " " + std::to_string(max_call));
   return 0;
 }
 
@@ -541,9 +577,10 @@ int main(int argc, char** argv) {
   if (mode == "host-await") { need(6); return host_await(a); }
   if (mode == "await-loop") { need(5); return await_loop(a); }
   if (mode == "complete") { need(5); return complete(a); }
-  if (mode == "complete-timed") { need(5); return complete_timed(a); }
+  if (mode == "complete-timed") { need(5); return complete_timed(n, a); }
   if (mode == "complete-range") { need(5); return complete_range(a); }
   if (mode == "delete") { need(3); return delete_promise(a); }
+  if (mode == "sync-complete") { need(4); return sync_complete(a); }
   if (mode == "race") { need(7); return race(a); }
   if (mode == "crash-complete") { need(6); return crash_complete(a); }
   if (mode == "lock") { need(2); return lock(a); }
