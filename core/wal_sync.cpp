@@ -167,12 +167,21 @@ void WalSync::sync_round(std::uint32_t me) {
   word(kSyncer)->compare_exchange_strong(mine, 0, std::memory_order_seq_cst);  // unless taken over
   bell_->bump(kRounds, kRoundWaiters);
   if (err != 0) {
-    throw Error(Errc::io, "fdatasync of '" + wal_path_ + "' failed: " + std::strerror(err) +
-                              " (the change is committed but may not survive a power failure)");
+    // Linux reports a write-back error to each descriptor once and may have dropped the pages:
+    // a later fdatasync that succeeds proves nothing, so this host promises nothing any more.
+    failed_.store(err);
+    throw_failed();
   }
 }
 
+void WalSync::throw_failed() const {
+  throw Error(Errc::io, "fdatasync of '" + wal_path_ + "' failed: " + std::strerror(failed_.load()) +
+                            " (what this host committed since its last sync may not survive a power failure; "
+                            "reopen the host once the disk is sound)");
+}
+
 void WalSync::wait(std::uint32_t number) {
+  if (failed_.load()) throw_failed();
   auto* synced = word(kSynced);
   auto* syncer = word(kSyncer);
   if (reached(synced->load(std::memory_order_seq_cst), number)) return;

@@ -78,7 +78,7 @@ class WalSync {
   std::uint32_t ticket() const;
 
   // Returns once every transaction up to `number` is durable (or this thread synced the WAL
-  // itself after being called).  Throws Error(io) if fdatasync fails.
+  // itself after being called).  Throws Error(io) if fdatasync fails, and from then on.
   void wait(std::uint32_t number);
 
   // Statistics (shared by all processes of the file): fdatasync calls made here, numbered
@@ -91,12 +91,14 @@ class WalSync {
   std::atomic<std::uint32_t>* word(std::size_t index) const;
   void sync_round(std::uint32_t me);  // holds the flag (or took it over)
   int sync_wal();                     // fdatasync of the WAL SQLite uses; errno-style result
+  [[noreturn]] void throw_failed() const;
 
   Doorbell* bell_;
   std::string wal_path_;
   std::mutex fd_mu_;  // guards reopening the WAL
   int fd_;
   std::uint64_t dev_ = 0, ino_ = 0;
+  std::atomic<int> failed_{0};  // errno of a failed fdatasync: sticky
 };
 
 }  // namespace gp
