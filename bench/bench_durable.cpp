@@ -4,8 +4,9 @@
 //   1. durable completes/s, sequential, synchronous=FULL, file host (gp_host_complete_promise of
 //      pre-created promises) vs raw SQLite running the core's statements with the same settings
 //      (checked by tracing both before timing);
-//   2. completes/s from 16 concurrent completers: 16 threads on one host handle, and 4 processes x
-//      4 threads (forked before any host is opened), vs the sequential figure of the same run;
+//   2. completes/s from 16 concurrent completers: 16 threads on one host handle, 4 processes x
+//      4 threads and 16 single-threaded processes (forked before any host is opened), vs the
+//      sequential figure and raw SQLite of the same run, with WAL fdatasyncs per completion;
 //   3. cross-process wake-up latency (p50/p99) of a host-level await in a forked waiter, vs a
 //      std::condition_variable, a pipe and a shared futex ping-pong; the waiter's idle CPU;
 //   4. 256 MiB payload complete + await (NORMAL and FULL): MB/s and RSS, in forked children, vs
@@ -449,6 +450,31 @@ void capture_pragmas(const std::string& path, int synchronous) {
   for (const auto& s : g_trace)
     if (s.rfind("PRAGMA", 0) == 0 && s.find('=') != std::string::npos) g_open_pragmas[synchronous].push_back(s);
   g_trace.clear();
+  if (synchronous == GP_SYNCHRONOUS_FULL) {
+    // A FULL host commits at NORMAL and syncs the WAL after the COMMIT, in a sync shared by all
+    // processes (core/wal_sync.hpp).  Raw SQLite gets SQLite's own FULL, an fdatasync of the
+    // WAL inside every COMMIT: the same one sync per sequential completion, the same data.
+    for (auto& p : g_open_pragmas[synchronous])
+      if (p == "PRAGMA synchronous = NORMAL") p = "PRAGMA synchronous = FULL";
+  }
+}
+
+// The core's own counters in <db>-gpwake (core/wal_sync.cpp: words from 1536 on): numbered
+// write transactions, and fdatasyncs of the WAL made by FULL hosts' shared sync.
+struct SyncCounters {
+  std::uint32_t writes = 0, fsyncs = 0;
+};
+SyncCounters sync_counters(const std::string& db) {
+  SyncCounters c;
+  const int fd = ::open((db + "-gpwake").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return c;
+  std::uint32_t w[16] = {};
+  if (::pread(fd, w, sizeof w, 1536 * 4) == static_cast<ssize_t>(sizeof w)) {
+    c.writes = w[4];
+    c.fsyncs = w[10];
+  }
+  ::close(fd);
+  return c;
 }
 
 std::string join(const std::vector<std::string>& v, const char* sep) {
@@ -636,7 +662,8 @@ void section_sequential() {
     remove_db(path_in_dir("gp-durable-pragmas.db"));
   }
   std::printf("  raw SQLite: same connection flags, busy timeout and pragmas (%s), prepared statements,\n"
-              "  on a copy of the same database file (the core's schema and rows)\n",
+              "  on a copy of the same database file (the core's schema and rows); golem-promise FULL commits at\n"
+              "  NORMAL and then fdatasyncs the WAL (shared across processes), raw SQLite FULL fsyncs inside COMMIT\n",
               join(g_open_pragmas[GP_SYNCHRONOUS_FULL], ", ").c_str());
   check_raw_matches(tpl, GP_SYNCHRONOUS_FULL, 16);
   const auto full = interleaved(tpl, GP_SYNCHRONOUS_FULL, blocks, block, warm, true);
@@ -759,20 +786,27 @@ std::int64_t run_completers(const std::string& path, int first, int threads, boo
 struct ConcResult {
   double rate;
   double per_commit;  // completions per COMMIT statement
+  double per_fsync;   // completions per WAL fdatasync of the core's shared sync (0: none counted)
 };
+
+double per(long n, std::uint32_t a, std::uint32_t b) { return b != a ? static_cast<double>(n) / (b - a) : 0; }
 
 ConcResult conc_threads(const std::string& path, int threads, bool raw) {
   g_commits = 0;
   std::int64_t t0 = 0;
   long commits0 = 0;
+  SyncCounters s0;
   const auto t1 = run_completers(path, 0, threads, raw, [&](StartLine& line) {
     commits0 = g_commits.load();
+    s0 = sync_counters(path);
     t0 = mono_ns();
     line.release();
   });
+  const auto s1 = sync_counters(path);
   const long n = threads * (cfg.conc_per - 1);
   const long commits = g_commits.load() - commits0;
-  return {static_cast<double>(n) * 1e9 / static_cast<double>(t1 - t0), commits ? static_cast<double>(n) / commits : 0};
+  return {static_cast<double>(n) * 1e9 / static_cast<double>(t1 - t0), commits ? static_cast<double>(n) / commits : 0,
+          per(n, s0.fsyncs, s1.fsyncs)};
 }
 
 ConcResult conc_processes(const std::string& path, int procs, int threads) {
@@ -805,6 +839,7 @@ ConcResult conc_processes(const std::string& path, int procs, int threads) {
     char c;
     if (!read_all(ready[0], &c, 1)) fail("a completer process died before starting");
   }
+  const auto s0 = sync_counters(path);
   const auto t0 = mono_ns();
   for (int p = 0; p < procs; ++p) write_all(go[1], "g", 1);
   std::int64_t t1 = 0, commits = 0;
@@ -820,8 +855,10 @@ ConcResult conc_processes(const std::string& path, int procs, int threads) {
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) fail("a completer process failed (status %d)", st);
   }
   ::close(ready[0]), ::close(go[1]), ::close(res[0]);
+  const auto s1 = sync_counters(path);
   const long n = procs * threads * (cfg.conc_per - 1);
-  return {static_cast<double>(n) * 1e9 / static_cast<double>(t1 - t0), commits ? static_cast<double>(n) / commits : 0};
+  return {static_cast<double>(n) * 1e9 / static_cast<double>(t1 - t0), commits ? static_cast<double>(n) / commits : 0,
+          per(n, s0.fsyncs, s1.fsyncs)};
 }
 
 void section_concurrent() {
@@ -831,15 +868,16 @@ void section_concurrent() {
   capture_pragmas(path_in_dir("gp-durable-pragmas.db"), GP_SYNCHRONOUS_FULL);
   remove_db(path_in_dir("gp-durable-pragmas.db"));
   const std::string work = path_in_dir("gp-durable-conc.db");
-  enum { SEQ, THREADS, PROCS, RAW16, RAWSEQ, NV };
+  enum { SEQ, THREADS, PROCS, PROCS16, RAW16, RAWSEQ, NV };
   const char* const names[NV] = {
       "golem-promise, 1 thread (sequential)",
       "golem-promise, 16 threads, one host handle",
       "golem-promise, 4 processes x 4 threads",
+      "golem-promise, 16 processes x 1 thread",
       "raw SQLite, 16 threads, 16 connections",
       "raw SQLite, 1 thread (sequential)",
   };
-  std::vector<double> rate[NV], per_commit[NV];
+  std::vector<double> rate[NV], per_commit[NV], per_fsync[NV];
   g_raw_busy = 0;
   tracing(true);  // counts COMMITs (statement text only; negligible next to an fsync)
   for (int rep = 0; rep < cfg.repeats; ++rep) {
@@ -851,11 +889,13 @@ void section_concurrent() {
         case SEQ: r = conc_threads(work, 1, false); break;
         case THREADS: r = conc_threads(work, kCompleters, false); break;
         case PROCS: r = conc_processes(work, 4, 4); break;
+        case PROCS16: r = conc_processes(work, 16, 1); break;
         case RAW16: r = conc_threads(work, kCompleters, true); break;
         case RAWSEQ: r = conc_threads(work, 1, true); break;
       }
       rate[v].push_back(r.rate);
       per_commit[v].push_back(r.per_commit);
+      per_fsync[v].push_back(r.per_fsync);
       remove_db(work);
     }
   }
@@ -863,23 +903,32 @@ void section_concurrent() {
   remove_db(tpl);
   std::printf("  each completer: 1 warm-up completion, then %ld timed ones on distinct pre-created promises;\n"
               "  %d repeats (raw 16 connections: %d), variants interleaved; wall time from the common start to the\n"
-              "  last completer's end; completes/commit counts COMMIT statements (traced)\n",
+              "  last completer's end; completes/commit counts COMMIT statements (traced); completes/fsync counts\n"
+              "  the core's WAL fdatasyncs (its counter in -gpwake; raw SQLite FULL: one per COMMIT)\n",
               cfg.conc_per - 1, cfg.repeats, std::min(cfg.repeats, 2));
-  std::printf("  %-44s %12s %12s %14s\n", "", "best /s", "median /s", "completes/commit");
+  std::printf("  %-44s %12s %12s %17s %16s\n", "", "best /s", "median /s", "completes/commit", "completes/fsync");
   Summary s[NV];
   for (int v = 0; v < NV; ++v) {
     s[v] = summarize(rate[v], true);
-    std::printf("  %-44s %12.0f %12.0f %14.1f\n", names[v], s[v].best, s[v].median, summarize(per_commit[v], true).median);
+    const double pc = summarize(per_commit[v], true).median;
+    const double pf = v >= RAW16 ? pc : summarize(per_fsync[v], true).median;
+    std::printf("  %-44s %12.0f %12.0f %17.1f %16.1f\n", names[v], s[v].best, s[v].median, pc, pf);
   }
   if (g_raw_busy) std::printf("  (raw, 16 connections: %ld BEGIN IMMEDIATE gave SQLITE_BUSY after the 5 s busy timeout and were retried)\n", g_raw_busy.load());
   std::printf("  16 threads / sequential: %.1fx (best), %.1fx (median); target > 1x: %s\n", s[THREADS].best / s[SEQ].best,
               s[THREADS].median / s[SEQ].median, s[THREADS].median > s[SEQ].median ? "met" : "NOT met");
   std::printf("  4x4 processes / sequential: %.1fx (best), %.1fx (median); target > 1x: %s\n", s[PROCS].best / s[SEQ].best,
               s[PROCS].median / s[SEQ].median, s[PROCS].median > s[SEQ].median ? "met" : "NOT met");
+  std::printf("  16x1 processes / sequential: %.1fx (best), %.1fx (median); target > 1x: %s\n", s[PROCS16].best / s[SEQ].best,
+              s[PROCS16].median / s[SEQ].median, s[PROCS16].median > s[SEQ].median ? "met" : "NOT met");
   std::printf("RESULT durable concurrent seq_best=%.0f seq_median=%.0f threads_best=%.0f threads_median=%.0f "
-              "procs_best=%.0f procs_median=%.0f raw16_best=%.0f raw16_median=%.0f rawseq_best=%.0f rawseq_median=%.0f\n",
+              "procs_best=%.0f procs_median=%.0f procs16_best=%.0f procs16_median=%.0f raw16_best=%.0f raw16_median=%.0f "
+              "rawseq_best=%.0f rawseq_median=%.0f seq_per_fsync=%.2f threads_per_fsync=%.2f procs_per_fsync=%.2f "
+              "procs16_per_fsync=%.2f\n",
               s[SEQ].best, s[SEQ].median, s[THREADS].best, s[THREADS].median, s[PROCS].best, s[PROCS].median,
-              s[RAW16].best, s[RAW16].median, s[RAWSEQ].best, s[RAWSEQ].median);
+              s[PROCS16].best, s[PROCS16].median, s[RAW16].best, s[RAW16].median, s[RAWSEQ].best, s[RAWSEQ].median,
+              summarize(per_fsync[SEQ], true).median, summarize(per_fsync[THREADS], true).median,
+              summarize(per_fsync[PROCS], true).median, summarize(per_fsync[PROCS16], true).median);
   std::fflush(stdout);
 }
 
