@@ -235,3 +235,46 @@ TEST_CASE("a process killed while it is the one syncing the WAL holds the other 
   RawDb raw(db);
   CHECK(raw.texts("PRAGMA integrity_check") == std::vector<std::string>{"ok"});
 }
+
+TEST_CASE("a FULL host that reads a completion nobody has synced yet syncs it once before handing it out",
+          "[durability][group-sync]") {
+  TempDir dir;
+  const auto db = dir.file("read-barrier.db");
+  // A NORMAL host commits without ever syncing: what it completes is exactly what a FULL
+  // reader could see before any fsync.
+  Host normal(db, 0, GP_SYNCHRONOUS_NORMAL);
+  Worker w(normal, "reader-test");
+  const auto done = w.create();
+  const auto open = w.create();
+  int ok = -1;
+  REQUIRE(gp_host_complete_promise(&ok, normal, &done, u8("payload"), 7) == GP_OK);
+  REQUIRE(ok == 1);
+  Host full(db, 0, GP_SYNCHRONOUS_FULL);
+  SharedWords words(db);
+  const auto fsyncs0 = words[kFsyncs];
+  const auto writes = words[kWrites];
+  REQUIRE(static_cast<std::int32_t>(words[kSynced] - writes) < 0);  // the completion is not synced
+
+  // Pending: nothing to make durable.
+  Payload b;
+  int ready = -1;
+  REQUIRE(gp_host_poll_promise(b.out(), &ready, full, &open) == GP_OK);
+  CHECK(ready == 0);
+  CHECK(words[kFsyncs] == fsyncs0);
+  // Completed: the poll syncs before it returns the payload...
+  REQUIRE(gp_host_poll_promise(b.out(), &ready, full, &done) == GP_OK);
+  CHECK(ready == 1);
+  CHECK(b.str() == "payload");
+  CHECK(words[kFsyncs] == fsyncs0 + 1);
+  CHECK(static_cast<std::int32_t>(words[kSynced] - writes) >= 0);
+  // ...and a second read, or an await, of the same promise finds it synced already.
+  REQUIRE(gp_host_poll_promise(b.out(), &ready, full, &done) == GP_OK);
+  REQUIRE(gp_host_await_promise(b.out(), full, &done, 1000) == GP_OK);
+  CHECK(b.str() == "payload");
+  CHECK(words[kFsyncs] == fsyncs0 + 1);
+  // A NORMAL reader never waits for a sync.
+  const auto other = w.create();
+  REQUIRE(gp_host_complete_promise(&ok, normal, &other, u8("x"), 1) == GP_OK);
+  REQUIRE(gp_host_poll_promise(b.out(), &ready, normal, &other) == GP_OK);
+  CHECK(words[kFsyncs] == fsyncs0 + 1);
+}
