@@ -205,6 +205,19 @@ OplogEntry observed_entry(OplogKind kind, const PromiseId& id, State state, std:
 }
 }  // namespace
 
+// A host-level poll or await's look at a promise: it writes nothing, so a read transaction is
+// enough.  A completion or deletion it finds may not be synced yet: the ticket says what to wait
+// for before handing it out (db_mu_ held).
+Host::State Host::read_state(const PromiseId& id, std::optional<Bytes>& out, SyncTicket& ticket) {
+  sql::Txn txn(*db_, sql::Txn::read);
+  Bytes payload;
+  const auto state = lookup(id, &payload).state;
+  txn.commit();  // the cached COMMIT; the destructor's ROLLBACK is parsed on every call
+  if (state == State::completed) out = std::move(payload);
+  if (state != State::pending) ticket = read_ticket(&id);
+  return state;
+}
+
 std::optional<Bytes> Host::poll_as(const Worker* recorder, const PromiseId& id) {
   std::optional<Bytes> out;
   State state;
@@ -212,14 +225,7 @@ std::optional<Bytes> Host::poll_as(const Worker* recorder, const PromiseId& id) 
   {
     std::lock_guard lock(db_mu_);
     if (!recorder) {
-      // A host-level poll writes nothing: a read transaction is enough.
-      sql::Txn txn(*db_, sql::Txn::read);
-      Bytes payload;
-      state = lookup(id, &payload).state;
-      txn.commit();  // the cached COMMIT; the destructor's ROLLBACK is parsed on every call
-      if (state == State::completed) out = std::move(payload);
-      // A completion or deletion may have been read before its sync: not handed out before it.
-      if (state != State::pending) ticket = read_ticket(&id);
+      state = read_state(id, out, ticket);
     } else {
       state = observe(*recorder, OplogKind::poll_promise, id, out, ticket);
     }
@@ -256,12 +262,7 @@ std::optional<Bytes> Host::try_finish_await(const Worker* recorder, const Promis
   {
     std::lock_guard lock(db_mu_);
     if (!recorder) {
-      sql::Txn txn(*db_, sql::Txn::read);
-      Bytes payload;
-      state = lookup(id, &payload).state;
-      txn.commit();  // as in poll_as
-      if (state == State::completed) out = std::move(payload);
-      if (state != State::pending) ticket = read_ticket(&id);  // as in poll_as
+      state = read_state(id, out, ticket);
     } else {
       // On a file, look without the write lock first, so a waiting worker does not queue
       // behind other writers on every check.

@@ -77,6 +77,18 @@ void check_stored(const std::string& db, const gp_worker_id_t& wid, const std::s
   CHECK(wrong == 0);
 }
 
+// n sync-complete children, child p completing promises first + p * each, each; all ready.
+std::vector<std::unique_ptr<Child>> spawn_completers(const std::string& db, std::uint64_t first, int n, int each) {
+  std::vector<std::unique_ptr<Child>> kids;
+  for (int p = 0; p < n; ++p) {
+    kids.push_back(std::make_unique<Child>(std::vector<std::string>{
+        "sync-complete", db, "shared", std::to_string(first + static_cast<std::uint64_t>(p * each)),
+        std::to_string(each)}));
+  }
+  for (auto& k : kids) k->expect("ready");
+  return kids;
+}
+
 }  // namespace
 
 TEST_CASE("16 single-threaded FULL processes completing distinct promises share fsyncs, and every true is stored",
@@ -87,14 +99,7 @@ TEST_CASE("16 single-threaded FULL processes completing distinct promises share 
   const auto db = dir.file("shared.db");
   gp_worker_id_t wid{};
   const auto first = create_promises(db, kProcs * kEach, wid);
-
-  std::vector<std::unique_ptr<Child>> kids;
-  for (int p = 0; p < kProcs; ++p) {
-    kids.push_back(std::make_unique<Child>(std::vector<std::string>{
-        "sync-complete", db, "shared", std::to_string(first + static_cast<std::uint64_t>(p) * kEach),
-        std::to_string(kEach)}));
-  }
-  for (auto& k : kids) k->expect("ready");
+  auto kids = spawn_completers(db, first, kProcs, kEach);
   SharedWords words(db);
   const auto fsyncs0 = words[kFsyncs], writes0 = words[kWrites];
   const auto t0 = now_ns();
@@ -144,16 +149,9 @@ TEST_CASE("a process killed while it is the one syncing the WAL holds the other 
   const auto db = dir.file("syncer-killed.db");
   gp_worker_id_t wid{};
   const auto first = create_promises(db, kProcs * kEach, wid);
-
-  std::vector<std::unique_ptr<Child>> kids;
+  auto kids = spawn_completers(db, first, kProcs, kEach);
   std::map<pid_t, int> by_pid;
-  for (int p = 0; p < kProcs; ++p) {
-    kids.push_back(std::make_unique<Child>(std::vector<std::string>{
-        "sync-complete", db, "shared", std::to_string(first + static_cast<std::uint64_t>(p) * kEach),
-        std::to_string(kEach)}));
-    by_pid[kids.back()->pid()] = p;
-  }
-  for (auto& k : kids) k->expect("ready");
+  for (int p = 0; p < kProcs; ++p) by_pid[kids[static_cast<std::size_t>(p)]->pid()] = p;
   SharedWords words(db);
   for (auto& k : kids) k->send("go");
 
