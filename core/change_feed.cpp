@@ -13,10 +13,11 @@
 
 namespace gp {
 
-ChangeFeed::ChangeFeed(const Doorbell* bell, std::chrono::microseconds fallback) : bell_(bell), fallback_(fallback) {
+ChangeFeed::ChangeFeed(bool file_host, const Doorbell* bell, std::chrono::microseconds fallback)
+    : bell_(bell), fallback_(fallback) {
   fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (fd_ < 0) throw Error(Errc::io, std::string("cannot create the change feed's eventfd: ") + std::strerror(errno));
-  if (bell_) watcher_ = std::thread([this] { watch(); });
+  if (file_host) watcher_ = std::thread([this] { watch(); });
 }
 
 ChangeFeed::~ChangeFeed() {
@@ -41,10 +42,14 @@ void ChangeFeed::watch() {
   // The wait is bounded so stop_ is seen promptly; the fallback notification is the safety net.
   const auto step = std::min<std::chrono::microseconds>(fallback_, std::chrono::milliseconds(50));
   auto next_fallback = std::chrono::steady_clock::now() + fallback_;
-  auto seen = bell_->read(slot);
+  auto seen = bell_ ? bell_->read(slot) : 0u;
   while (!stop_.load()) {
-    bell_->wait(slot, seen, std::chrono::steady_clock::now() + step);
-    const auto now_seen = bell_->read(slot);
+    if (bell_) {
+      bell_->wait(slot, seen, std::chrono::steady_clock::now() + step);
+    } else {
+      std::this_thread::sleep_for(step);
+    }
+    const auto now_seen = bell_ ? bell_->read(slot) : 0u;
     const auto now = std::chrono::steady_clock::now();
     if (now_seen != seen || now >= next_fallback) {
       seen = now_seen;

@@ -387,7 +387,7 @@ std::uint64_t Host::wake_generation(const PromiseId& id) {
 int Host::change_fd() {
   std::lock_guard lock(feed_mu_);
   if (!feed_) {
-    feed_ = std::make_unique<ChangeFeed>(bell_.get(), std::chrono::microseconds(options_.fallback_poll_us));
+    feed_ = std::make_unique<ChangeFeed>(!memory_, bell_.get(), std::chrono::microseconds(options_.fallback_poll_us));
     feed_ptr_.store(feed_.get(), std::memory_order_release);
   }
   return feed_->fd();
