@@ -3,6 +3,8 @@
 // completion is made, by watching their threads enter a futex wait in /proc.
 #include <algorithm>
 #include <cstdio>
+#include <memory>
+#include <string>
 #include <numeric>
 #include <vector>
 
@@ -78,28 +80,64 @@ TEST_CASE("deleting a promise in another process wakes its awaiting worker with 
   a.require_clean_exit();
 }
 
+namespace {
+
+constexpr int kFanProcesses = 4;
+constexpr int kFanThreads = 3;
+
+// kFanProcesses processes of kFanThreads threads each, all awaiting promise p at host level and
+// known to be asleep.  Their fallback poll is 10 s: one that wakes sooner was woken by the
+// change itself.
+std::vector<std::unique_ptr<Child>> fan_of_waiters(const std::string& db, const gp_promise_id_t& p) {
+  std::vector<std::unique_ptr<Child>> waiters;
+  for (int i = 0; i < kFanProcesses; ++i) {
+    waiters.push_back(std::make_unique<Child>(std::vector<std::string>{
+        "host-await", db, p.worker_id.worker_name, std::to_string(p.oplog_idx), std::to_string(kFanThreads), "60000",
+        "10000000"}));
+  }
+  for (auto& c : waiters) {
+    for (int t = 0; t < kFanThreads; ++t) c->expect("awaiting");
+  }
+  // Every thread asleep: the awaiting ones, and the main thread in pthread_join.
+  for (auto& c : waiters) REQUIRE(wait_in_futex(c->pid(), kFanThreads + 1, kBlockedWithinMs));
+  return waiters;
+}
+
+// Every waiter's result line, checked by `check` (given its words and whole line); returns how
+// long after t0 each woke, and requires far below the 10 s fallback poll for the slowest.
+template <class Check>
+std::vector<double> fan_results(std::vector<std::unique_ptr<Child>>& waiters, std::int64_t t0, const char* what,
+                                Check check) {
+  std::vector<double> wake_ms;
+  for (auto& c : waiters) {
+    for (int t = 0; t < kFanThreads; ++t) {
+      const auto line = c->line();
+      const auto r = Child::words(line);
+      INFO("waiter said: " << line);
+      REQUIRE(r.at(0) == "result");
+      check(r, line);
+      wake_ms.push_back(ms(to_i64(r.at(5)) - t0));
+    }
+    c->require_clean_exit();
+  }
+  REQUIRE(wake_ms.size() == kFanProcesses * kFanThreads);
+  std::sort(wake_ms.begin(), wake_ms.end());
+  std::printf("[durability] %d waiters in %d processes woke %.3f .. %.3f ms after the %s call began\n",
+              kFanProcesses * kFanThreads, kFanProcesses, wake_ms.front(), wake_ms.back(), what);
+  CHECK(wake_ms.back() < 5000.0);
+  return wake_ms;
+}
+
+}  // namespace
+
 TEST_CASE("every waiter in every process wakes with the payload of one completion from another process",
           "[durability][cross]") {
-  constexpr int kProcesses = 4;
-  constexpr int kThreads = 3;
   TempDir dir;
   const auto db = dir.file("shared.db");
   Host h(db);
   Worker w(h, "fan-out");
   const auto p = w.create();
-  const auto idx = std::to_string(p.oplog_idx);
-
-  // A 10 s fallback poll: a waiter that wakes sooner was woken by the completion itself.
-  std::vector<std::unique_ptr<Child>> waiters;
-  for (int i = 0; i < kProcesses; ++i) {
-    waiters.push_back(std::make_unique<Child>(std::vector<std::string>{
-        "host-await", db, "fan-out", idx, std::to_string(kThreads), "60000", "10000000"}));
-  }
-  for (auto& c : waiters) {
-    for (int t = 0; t < kThreads; ++t) c->expect("awaiting");
-  }
-  // Every thread asleep: the awaiting ones, and the main thread in pthread_join.
-  for (auto& c : waiters) REQUIRE(wait_in_futex(c->pid(), kThreads + 1, kBlockedWithinMs));
+  auto waiters = fan_of_waiters(db, p);
 
   std::vector<std::uint8_t> data(5000);
   fill_pattern(data.data(), data.size(), 4242);
@@ -107,25 +145,33 @@ TEST_CASE("every waiter in every process wakes with the payload of one completio
   const auto t0 = now_ns();
   REQUIRE(gp_host_complete_promise(&done, h, &p, data.data(), data.size()) == GP_OK);
   REQUIRE(done == 1);
+  fan_results(waiters, t0, "completion", [&](const std::vector<std::string>& r, const std::string&) {
+    CHECK(r.at(2) == "0");
+    CHECK(r.at(3) == "5000");
+    CHECK(r.at(4) == std::to_string(fnv1a64(data.data(), data.size())));
+  });
+}
 
-  std::vector<double> wake_ms;
-  for (auto& c : waiters) {
-    for (int t = 0; t < kThreads; ++t) {
-      const auto r = c->expect("result");
-      INFO("waiter said: result " << r.at(1) << " " << r.at(2) << " ...");
-      CHECK(r.at(2) == "0");
-      CHECK(r.at(3) == "5000");
-      CHECK(r.at(4) == std::to_string(fnv1a64(data.data(), data.size())));
-      wake_ms.push_back(ms(to_i64(r.at(5)) - t0));
-    }
-    c->require_clean_exit();
-  }
-  REQUIRE(wake_ms.size() == kProcesses * kThreads);
-  std::sort(wake_ms.begin(), wake_ms.end());
-  std::printf("[durability] %d waiters in %d processes woke %.3f .. %.3f ms after the completion call began\n",
-              kProcesses * kThreads, kProcesses, wake_ms.front(), wake_ms.back());
-  // Far below the 10 s fallback poll: every one was woken by the completion.
-  CHECK(wake_ms.back() < 5000.0);
+TEST_CASE("every waiter in every process wakes with GP_ENOTFOUND when another process deletes the promise",
+          "[durability][cross]") {
+  TempDir dir;
+  const auto db = dir.file("shared.db");
+  Host h(db);
+  Worker w(h, "fan-out-deleted");
+  const auto p = w.create();
+  auto waiters = fan_of_waiters(db, p);
+
+  const auto t0 = now_ns();
+  REQUIRE(gp_worker_delete_promise(w, &p) == GP_OK);
+  fan_results(waiters, t0, "deletion", [&](const std::vector<std::string>& r, const std::string& line) {
+    CHECK(r.at(2) == std::to_string(GP_ENOTFOUND));
+    CHECK(r.at(3) == "0");  // no payload
+    CHECK(tail_words(line, 6).find("not found") != std::string::npos);
+  });
+  // The promise stays gone for everyone, the deleter included.
+  Payload b;
+  int ready = -1;
+  CHECK(gp_host_poll_promise(b.out(), &ready, h, &p) == GP_ENOTFOUND);
 }
 
 TEST_CASE("a waiter in another process wakes well under the fallback poll when a completion rings",
