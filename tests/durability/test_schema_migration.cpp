@@ -3,9 +3,12 @@
 // at any moment leaves either the old file untouched or the new one complete.
 //
 // tests/data/schema-v1.db was written by golem-promise at schema version 1 (promises in their
-// own table) with tests/data/make_schema_v1.py; its contents are spelled out below.
+// own table) with tests/data/make_schema_v1.py; its contents are spelled out below.  The tests
+// only ever copy it: opened in place, even read-only, it is in WAL mode, so SQLite would make
+// -wal and -shm files in the source tree (and fail in a read-only one).
 #include <catch2/generators/catch_generators.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -18,6 +21,30 @@ using namespace gpd;
 namespace {
 
 const std::string kFixture = std::string(GP_TEST_DATA) + "/schema-v1.db";
+
+// A copy of the fixture in dir, the only way the tests reach it.
+std::string fixture_copy(const TempDir& dir, const std::string& name) {
+  const auto path = dir.file(name);
+  std::filesystem::copy_file(kFixture, path);
+  return path;
+}
+
+// What the fixture's directory holds and the fixture's bytes, to show a test left both alone.
+struct SourceTree {
+  std::vector<std::string> entries;
+  std::string fixture;
+};
+SourceTree source_tree() {
+  SourceTree t{{}, read_file(kFixture)};
+  for (auto& e : std::filesystem::directory_iterator(GP_TEST_DATA)) t.entries.push_back(e.path().filename().string());
+  std::sort(t.entries.begin(), t.entries.end());
+  return t;
+}
+void require_untouched(const SourceTree& before) {
+  const auto now = source_tree();
+  CHECK(now.entries == before.entries);
+  CHECK(now.fixture == before.fixture);
+}
 
 gp_worker_id_t wid(const char* component, const char* name) {
   gp_uuid_t u{};
@@ -80,9 +107,9 @@ const std::vector<std::string> kV1Objects{"table oplog", "table promises", "tabl
 
 TEST_CASE("a schema version 1 database is migrated to version 2 keeping every promise, payload and oplog entry",
           "[durability][schema][migration]") {
+  const auto tree = source_tree();
   TempDir dir;
-  const auto path = dir.file("v1.db");
-  std::filesystem::copy_file(kFixture, path);
+  const auto path = fixture_copy(dir, "v1.db");
   std::vector<std::string> before;
   {
     RawDb raw(path);
@@ -153,32 +180,30 @@ TEST_CASE("a schema version 1 database is migrated to version 2 keeping every pr
   REQUIRE(gp_host_complete_promise(&done, h, &p2, u8("late"), 4) == GP_OK);
   CHECK(done == 1);
   CHECK(state_of(h, approvals, 2) == "completed:late");
+  require_untouched(tree);
 }
 
 TEST_CASE("a migration killed at a random moment leaves the version 1 file intact or the version 2 file complete",
           "[durability][schema][migration][crash]") {
   constexpr int kRounds = 20;
   auto rng = kill_moments("migration crash");
+  const auto tree = source_tree();
   TempDir dir;
 
   std::vector<std::string> before;
   {
-    RawDb raw(kFixture, SQLITE_OPEN_READONLY);
+    RawDb raw(fixture_copy(dir, "original.db"), SQLITE_OPEN_READONLY);
     before = oplog_rows(raw);
   }
 
   // How long opening (and so migrating) the fixture takes, seen from here.
   std::vector<std::string> calibration;
-  for (int i = 0; i < 3; ++i) {
-    calibration.push_back(dir.file("calibrate" + std::to_string(i) + ".db"));
-    std::filesystem::copy_file(kFixture, calibration.back());
-  }
+  for (int i = 0; i < 3; ++i) calibration.push_back(fixture_copy(dir, "calibrate" + std::to_string(i) + ".db"));
   const auto open_ns = open_duration_ns(calibration);
 
   int old_kept = 0, migrated = 0;
   for (int round = 0; round < kRounds; ++round) {
-    const auto path = dir.file("v1-" + std::to_string(round) + ".db");
-    std::filesystem::copy_file(kFixture, path);
+    const auto path = fixture_copy(dir, "v1-" + std::to_string(round) + ".db");
     const auto delay_ns = std::uniform_int_distribution<std::int64_t>(0, open_ns * 3 / 2)(rng);
     kill_during_open(path, delay_ns);
     CAPTURE(round, delay_ns);
@@ -202,4 +227,5 @@ TEST_CASE("a migration killed at a random moment leaves the version 1 file intac
   }
   std::printf("[durability] migration killed at random within %.1f ms: %d left at version 1, %d migrated\n",
               ms(open_ns * 3 / 2), old_kept, migrated);
+  require_untouched(tree);
 }
