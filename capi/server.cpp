@@ -18,7 +18,8 @@ GP_API int gp_server_start(gp_server** out, gp_host* host, const gp_server_optio
     gp::HttpServerOptions options;
     if (opts) {
       if (opts->version < 1 || opts->version > GP_SERVER_OPTIONS_VERSION) {
-        throw gp::Error(gp::Errc::invalid, "gp_server_options_t.version must be GP_SERVER_OPTIONS_VERSION (1), got " +
+        throw gp::Error(gp::Errc::invalid, "gp_server_options_t.version must be 1 or GP_SERVER_OPTIONS_VERSION (" +
+                                               std::to_string(GP_SERVER_OPTIONS_VERSION) + "), got " +
                                                std::to_string(opts->version));
       }
       if (opts->address) options.address = opts->address;
@@ -29,6 +30,17 @@ GP_API int gp_server_start(gp_server** out, gp_host* host, const gp_server_optio
         throw gp::Error(gp::Errc::invalid, "gp_server_options_t.threads must be >= 0, got " + std::to_string(opts->threads));
       }
       if (opts->threads) options.threads = opts->threads;
+      if (opts->version >= 2) {  // a version-1 struct ends before these fields
+        for (const auto& [name, ms] : {std::pair{"request_timeout_ms", opts->request_timeout_ms},
+                                       std::pair{"idle_timeout_ms", opts->idle_timeout_ms}}) {
+          if (ms < 0) {
+            throw gp::Error(gp::Errc::invalid, std::string("gp_server_options_t.") + name + " must be >= 0, got " +
+                                                   std::to_string(ms));
+          }
+        }
+        if (opts->request_timeout_ms) options.request_timeout_ms = opts->request_timeout_ms;
+        if (opts->idle_timeout_ms) options.idle_timeout_ms = opts->idle_timeout_ms;
+      }
     }
     auto handle = std::make_unique<gp_server>();
     handle->impl = gp::HttpServer::start(host->impl, options);

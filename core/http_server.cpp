@@ -32,6 +32,7 @@
 
 #include "error.hpp"
 #include "host.hpp"
+#include "http_connections.hpp"
 #include "ids.hpp"
 #include "printable.hpp"
 
@@ -44,6 +45,7 @@ using httplib::Response;
 using HandlerResponse = httplib::Server::HandlerResponse;
 
 constexpr int kMaxThreads = 1024;
+constexpr int kMaxTimeoutMs = 3'600'000;
 constexpr std::size_t kMaxAddress = 253;
 // How much of an oversized body is read and thrown away before giving up on the connection.
 constexpr std::uint64_t kMaxDiscard = 64ull * 1024 * 1024;
@@ -115,8 +117,11 @@ void append_byte_array(std::string& out, const std::uint8_t* data, std::size_t l
 }
 
 // The request's body could not be read to its end, so the bytes left in the connection would be
-// taken for the next request: tell the client to close it.
-void close_connection(Response& res) { res.set_header("Connection", "close"); }
+// taken for the next request: close it after this answer, and tell the client so.
+void close_connection(Response& res) {
+  res.set_header("Connection", "close");
+  ConnectionServer::close_after_answer();
+}
 
 bool has_body(const Request& req) {
   return req.has_header("Transfer-Encoding") ||
@@ -427,6 +432,7 @@ std::string status_text(int status) {
     case 415: return "unsupported Content-Encoding";
     case 416: return "invalid Range header";
     case 417: return "expectation failed";
+    case 431: return "request headers too large";
     case 501: return "not implemented";
     default: return "HTTP error " + std::to_string(status);
   }
@@ -437,12 +443,13 @@ std::string status_text(int status) {
 // ---------------------------------------------------------------- the server
 
 struct HttpServer::Impl {
-  Impl(std::shared_ptr<Host> h, HttpServerOptions o) : host(std::move(h)), options(std::move(o)) {}
+  Impl(std::shared_ptr<Host> h, HttpServerOptions o)
+      : host(std::move(h)), options(std::move(o)), server(limits_of(options)) {}
   ~Impl() { stop(); }
 
   std::shared_ptr<Host> host;
   HttpServerOptions options;
-  httplib::Server server;
+  ConnectionServer server;
   std::uint16_t port = 0;
   std::thread listener;
   std::atomic<bool> listener_done{false};
@@ -451,8 +458,37 @@ struct HttpServer::Impl {
   void stop() {
     std::lock_guard lock(stop_mu);
     if (!listener.joinable()) return;
-    server.stop();
+    server.stop_now();
     listener.join();
+  }
+
+  static ConnectionLimits limits_of(const HttpServerOptions& o) {
+    ConnectionLimits limits;
+    limits.idle_timeout = std::chrono::milliseconds(o.idle_timeout_ms);
+    limits.request_timeout = std::chrono::milliseconds(o.request_timeout_ms);
+    // httplib closes a keep-alive connection after 5 requests by default, so a client reusing
+    // one would reconnect every 5 requests; allow as many as nginx does (keepalive_requests).
+    limits.max_requests = 1000;
+    limits.threads = static_cast<std::size_t>(o.threads);
+    return limits;
+  }
+
+  // A request whose reading stopped on one of the server's own limits, answered for that limit
+  // (and the connection closed); false for any other failure.
+  bool reply_read_failure(Response& res) const {
+    switch (ConnectionServer::read_failure()) {
+      case ReadFailure::none: return false;
+      case ReadFailure::timed_out:
+        reply_error(res, 408, "request not received in full within " + std::to_string(options.request_timeout_ms) +
+                                  " ms of its first byte");
+        break;
+      case ReadFailure::headers_too_large:
+        reply_error(res, 431, "request line and headers exceed " + std::to_string(kMaxHeaderBytes) + " bytes");
+        break;
+      case ReadFailure::stopping: reply_error(res, 503, "the server is stopping"); break;
+    }
+    close_connection(res);
+    return true;
   }
 
   std::string body_limit_message() const {
@@ -467,14 +503,7 @@ struct HttpServer::Impl {
 };
 
 void HttpServer::Impl::configure() {
-  const auto threads = static_cast<std::size_t>(options.threads);
-  // httplib's API takes ownership of a raw pointer here.
-  server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   server.set_payload_max_length(static_cast<std::size_t>(options.max_body_bytes));
-  server.set_keep_alive_timeout(2);  // stop() waits at most this long for an idle connection
-  // httplib closes a keep-alive connection after 5 requests by default, so a client reusing one
-  // connection would reconnect every 5 requests; allow as many as nginx does (keepalive_requests).
-  server.set_keep_alive_max_count(1000);
   server.set_tcp_nodelay(true);
   // httplib's default sets SO_REUSEPORT, which lets a second server bind a port already in use;
   // SO_REUSEADDR alone only allows rebinding over connections in TIME_WAIT.
@@ -516,7 +545,9 @@ void HttpServer::Impl::configure() {
     const_cast<Request&>(req).ranges.clear();
     if (!res.body.empty()) return HandlerResponse::Handled;
     const int status = res.status;
-    if (status == 400) {
+    if (status == 400 && reply_read_failure(res)) {
+      // the request line and headers did not arrive in time or in size
+    } else if (status == 400) {
       reply_invalid(res, status_text(status));
     } else if (status == 413) {
       reply_error(res, 413, body_limit_message());
@@ -531,6 +562,7 @@ void HttpServer::Impl::configure() {
 }
 
 HandlerResponse HttpServer::Impl::route(const Request& req, Response& res) {
+  ConnectionServer::headers_read();
   const_cast<Request&>(req).ranges.clear();  // see the error handler
   // Anything answered here leaves the request's body unread in the connection.
   const auto done = [&] {
@@ -645,7 +677,9 @@ void HttpServer::Impl::handle_complete(const Request& req, Response& res, const 
   });
   if (!read || over) {
     const int status = res.status;  // httplib's reason: 413 (Content-Length), 415, or 400
-    if (over || status == 413) {
+    if (!over && reply_read_failure(res)) {
+      return;  // the body did not arrive in time, or the server is stopping
+    } else if (over || status == 413) {
       reply_error(res, 413, body_limit_message());
     } else if (status == 415) {
       reply_unsupported_encoding(req, res);
@@ -720,6 +754,13 @@ std::unique_ptr<HttpServer> HttpServer::start(std::shared_ptr<Host> host, const 
   if (options.threads < 1 || options.threads > kMaxThreads) {
     throw Error(Errc::invalid, "server threads must be from 1 to " + std::to_string(kMaxThreads) + ", got " +
                                    std::to_string(options.threads));
+  }
+  for (const auto& [name, ms] : {std::pair{"request_timeout_ms", options.request_timeout_ms},
+                                 std::pair{"idle_timeout_ms", options.idle_timeout_ms}}) {
+    if (ms < 1 || ms > kMaxTimeoutMs) {
+      throw Error(Errc::invalid, std::string("server ") + name + " must be from 1 to " + std::to_string(kMaxTimeoutMs) +
+                                     " (one hour), got " + std::to_string(ms));
+    }
   }
   if (options.max_body_bytes == 0 || options.max_body_bytes > std::numeric_limits<std::size_t>::max()) {
     throw Error(Errc::invalid, "server max_body_bytes must be positive");

@@ -20,7 +20,9 @@ struct HttpServerOptions {
   std::uint16_t port = 0;             // 0 = an ephemeral port, readable with port()
   std::string token;                  // non-empty: every request needs "Authorization: Bearer <token>"
   std::uint64_t max_body_bytes = 64ull * 1024 * 1024;  // larger request bodies get 413
-  int threads = 8;                    // worker threads; each open keep-alive connection holds one
+  int threads = 64;                   // most connections served at once, started as needed
+  int request_timeout_ms = 10'000;    // a request arrives whole, and its answer is taken, within this
+  int idle_timeout_ms = 2'000;        // a keep-alive connection waits this long for its next request
 };
 
 class HttpServer {
@@ -32,7 +34,9 @@ class HttpServer {
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
-  // Stops accepting, lets requests in progress finish, and joins every server thread.  Idempotent.
+  // Stops accepting and closes every connection: requests being read are cut short, completions
+  // being handled finish (their answers are sent if the client takes them at once), and every
+  // server thread is joined.  Waits for no client.  Idempotent.
   void stop();
 
   std::uint16_t port() const;

@@ -504,14 +504,27 @@ typedef struct gp_server gp_server;
 /** Default of gp_server_options_t.max_body_bytes: 64 MiB.  A JSON array of bytes takes up to
  *  4 bytes of text per payload byte, so this admits payloads of at least 16 MiB. */
 #define GP_SERVER_DEFAULT_MAX_BODY ((uint64_t)64 * 1024 * 1024)
-/** Default of gp_server_options_t.threads. */
-#define GP_SERVER_DEFAULT_THREADS 8
+/** Default of gp_server_options_t.threads (threads are started as connections need them). */
+#define GP_SERVER_DEFAULT_THREADS 64
+/** Default of gp_server_options_t.request_timeout_ms: 10 s. */
+#define GP_SERVER_DEFAULT_REQUEST_TIMEOUT_MS 10000
+/** Default of gp_server_options_t.idle_timeout_ms: 2 s. */
+#define GP_SERVER_DEFAULT_IDLE_TIMEOUT_MS 2000
 /** Bytes enough for any gp_server_url text plus NUL ("http://[" + 253 + "]:65535"). */
 #define GP_SERVER_URL_SIZE 272
 
 /** Options for gp_server_start.  Set version to GP_SERVER_OPTIONS_VERSION; zero fields take
  *  their defaults, so `gp_server_options_t o = {GP_SERVER_OPTIONS_VERSION};` is valid.  The
- *  strings are copied by gp_server_start. */
+ *  strings are copied by gp_server_start.  Version 1 ends at `threads`: a caller built against
+ *  it passes the smaller struct, and the fields after it take their defaults.
+ *
+ *  Slow or silent clients: a request must arrive whole (request line, headers, body) within
+ *  request_timeout_ms of its first byte, however its bytes are spaced, else it is answered 408
+ *  (or, if not even its request line arrived, the connection is closed); an answer the client
+ *  does not take within the same time is abandoned.  A connection waits idle_timeout_ms for its
+ *  next request, then is closed.  Request line and headers together are at most 64 KiB (431).
+ *  A connection holds a thread from its first request to its close, so more than `threads`
+ *  connections sending slowly at once delay a new one by up to request_timeout_ms. */
 typedef struct gp_server_options_t {
     uint32_t version;
     /** Address to listen on: a numeric IPv4/IPv6 address or a host name, at most 253
@@ -526,12 +539,20 @@ typedef struct gp_server_options_t {
     /** Largest request body accepted, in bytes, counted after any Content-Encoding is
      *  decoded; larger bodies get 413.  0 = GP_SERVER_DEFAULT_MAX_BODY. */
     uint64_t max_body_bytes;
-    /** Threads serving connections, 1..1024; each open keep-alive connection holds one while
-     *  it is open.  0 = GP_SERVER_DEFAULT_THREADS. */
+    /** Most threads serving connections, 1..1024, started as connections need them; each
+     *  open connection holds one, and more connections wait their turn.
+     *  0 = GP_SERVER_DEFAULT_THREADS. */
     int32_t threads;
+    /* ---- version 2 */
+    /** Milliseconds, 1..3600000, from a request's first byte to its last (and to send each
+     *  answer); 0 = GP_SERVER_DEFAULT_REQUEST_TIMEOUT_MS. */
+    int32_t request_timeout_ms;
+    /** Milliseconds, 1..3600000, a connection waits for the first byte of its next request;
+     *  0 = GP_SERVER_DEFAULT_IDLE_TIMEOUT_MS. */
+    int32_t idle_timeout_ms;
 } gp_server_options_t;
 
-#define GP_SERVER_OPTIONS_VERSION 1
+#define GP_SERVER_OPTIONS_VERSION 2
 
 /**
  * Starts serving host over HTTP.  opts may be NULL for defaults.  The socket is bound and
@@ -551,9 +572,13 @@ GP_API int gp_server_port(uint16_t *out, const gp_server *server);
  *  a NUL into out[out_size]; GP_EINVAL if it does not fit (GP_SERVER_URL_SIZE always fits). */
 GP_API int gp_server_url(char *out, size_t out_size, const gp_server *server);
 
-/** Stops accepting connections, lets requests in progress finish, joins the server's threads
- *  (an idle keep-alive connection may delay this by up to 2 s), frees the server and sets
- *  *server to NULL.  Accepts NULL and *server == NULL.  Must not race with other calls on
+/** Stops accepting connections and closes every open one without waiting for its client: a
+ *  request still being received is cut short (503 if the client reads it), an idle or slow
+ *  connection is closed at once, a completion already being handled finishes (its commit is
+ *  not interrupted; the answer is sent if the client takes it without blocking).  Then joins
+ *  the server's threads, frees the server and sets *server to NULL.  It returns within
+ *  milliseconds plus the time of the completions already running (each at most the host's busy
+ *  timeout when the database is locked).  Accepts NULL and *server == NULL.  Must not race with other calls on
  *  the same handle, and must not be called from a thread of the server. */
 GP_API void gp_server_stop(gp_server **server);
 

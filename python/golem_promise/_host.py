@@ -400,8 +400,10 @@ class Host:
         Listens on ``host`` (default 127.0.0.1: local connections only) and ``port`` (0 = an
         ephemeral one; read it from ``Server.port`` / ``Server.url``).  With ``token`` set every
         request needs ``Authorization: Bearer <token>``, else 401.  ``max_body_bytes`` (default
-        64 MiB) bounds request bodies (413 beyond); ``threads`` (default 8, at most 1024) serve
-        connections.  The socket is bound before this returns; StorageError if it cannot be
+        64 MiB) bounds request bodies (413 beyond); ``threads`` (default 64, at most 1024,
+        started as needed) bound the connections served at once.  A request must arrive whole
+        within 10 s of its first byte (408 otherwise) and idle connections close after 2 s, so
+        slow or silent clients hold a thread for a bounded time.  The socket is bound before this returns; StorageError if it cannot be
         (port in use, unknown address).  Close the returned Server, or use it with ``with``.
         """
         return Server._start(

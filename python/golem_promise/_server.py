@@ -20,7 +20,7 @@ __all__ = ["Server", "DEFAULT_MAX_BODY_BYTES", "DEFAULT_THREADS", "MAX_THREADS"]
 
 #: Largest request body accepted when ``max_body_bytes`` is not given (64 MiB).
 DEFAULT_MAX_BODY_BYTES: int = _core.SERVER_DEFAULT_MAX_BODY
-#: Threads serving connections when ``threads`` is not given.
+#: Most connections served at once when ``threads`` is not given (threads start as needed).
 DEFAULT_THREADS: int = _core.SERVER_DEFAULT_THREADS
 #: Most threads a server may have.
 MAX_THREADS = 1024
@@ -119,9 +119,11 @@ class Server:
         return self._handle.stopped
 
     def close(self) -> None:
-        """Stops the server: no new connections, requests in progress finish, threads joined.
+        """Stops the server: no new connections, open ones closed, threads joined.
 
-        An idle keep-alive connection can delay it by up to 2 s.  Calling it again does nothing.
+        It waits for no client: a request still arriving is cut short and idle connections are
+        closed at once; only completions already being handled finish (their commits are not
+        interrupted).  Calling it again does nothing.
         """
         self._handle.stop()
 

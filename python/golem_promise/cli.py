@@ -21,7 +21,7 @@ from ._errors import GolemPromiseError, InvalidId, PromiseNotFound, WorkerNotFou
 from ._host import Host, OplogEntry
 from ._ids import PromiseId, WorkerId
 from ._listing import PROMISE_STATES
-from ._server import MAX_THREADS
+from ._server import DEFAULT_THREADS, MAX_THREADS
 
 __all__ = [
     "main",
@@ -453,7 +453,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-body-bytes", type=_max_body_bytes, default=None, help="largest request body (default 64 MiB)"
     )
     p.add_argument(
-        "--threads", type=_threads, default=None, help=f"threads serving connections (default 8, at most {MAX_THREADS})"
+        "--threads", type=_threads, default=None, help=f"most connections served at once (default {DEFAULT_THREADS}, at most {MAX_THREADS})"
     )
 
     p = add(

@@ -10,8 +10,11 @@ import json
 import os
 import shutil
 import signal
+import socket
+import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +23,7 @@ from typing import Dict, Iterator, List, Optional
 import pytest
 
 from golem_promise import GolemPromiseError, Host, PromiseId
-from http_client import complete, complete_body, keep_alive_connection, request, worker_path
+from http_client import Response, complete, complete_body, keep_alive_connection, request, worker_path
 
 COMPONENT = "a1a2a3a4-b1b2-c1c2-d1d2-d3d4d5d6d7d8"
 WORKER = f"{COMPONENT}/alice"
@@ -619,29 +622,101 @@ def test_serve_max_body_bytes_and_threads_reach_the_server(cli: Cli) -> None:
         s.kill()
 
 
-@pytest.mark.parametrize("second", [None, signal.SIGTERM, signal.SIGINT])
-def test_serve_stops_on_sigterm_with_an_idle_keep_alive_connection_open(cli: Cli, second: Optional[int]) -> None:
-    """The idle connection holds the stop for up to the keep-alive timeout (2 s); a second
-    SIGTERM or Ctrl-C meanwhile is part of the same clean stop."""
-    pid = cli.create()
+class _Trickler:
+    """A client that sends a request line, then one header line every ``every`` seconds."""
+
+    def __init__(self, url: str, every: float = 0.2, for_at_most: float = 40.0) -> None:
+        self.sock = _connect(url)
+        self.sock.sendall(b"GET /healthz HTTP/1.1\r\n")
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(every, for_at_most), daemon=True)
+        self._thread.start()
+
+    def _run(self, every: float, for_at_most: float) -> None:
+        until = time.monotonic() + for_at_most
+        i = 0
+        while not self._stop.wait(every) and time.monotonic() < until:
+            try:
+                self.sock.sendall(f"X-Slow-{i}: 1\r\n".encode())
+            except OSError:
+                return
+            i += 1
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.sock.close()
+
+
+def _connect(url: str) -> socket.socket:
+    host, _, port = url.split("://", 1)[1].rpartition(":")
+    return socket.create_connection((host.strip("[]"), int(port)), timeout=10)
+
+
+def test_serve_stops_at_once_on_sigterm_whatever_its_clients_do(cli: Cli) -> None:
+    """SIGTERM stops the server without waiting for any client: one trickling a header line
+    every 0.2 s (it held the stop for as long as it went on), one gone quiet halfway through a
+    POST body, one that never sent a byte, and an idle keep-alive connection."""
+    pid = PromiseId.parse(cli.create())
     s = Serving(cli)
+    trickler = _Trickler(s.url)
+    half_post, silent = _connect(s.url), _connect(s.url)
     conn = keep_alive_connection(s.url)
     try:
-        conn.request("GET", f"{worker_path(PromiseId.parse(pid).worker_id)}/promises/2")
-        response = conn.getresponse()
-        assert (response.status, json.loads(response.read())) == (200, {"state": "pending"})
+        body = complete_body(pid.oplog_idx, b"never").encode()
+        half_post.sendall(
+            f"POST {worker_path(pid.worker_id)}/complete HTTP/1.1\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+            + body[:5]
+        )
+        conn.request("GET", "/healthz")
+        assert conn.getresponse().read() == b'{"status":"ok"}'
+        time.sleep(0.5)
         started = time.monotonic()
-        s.proc.send_signal(signal.SIGTERM)  # the connection is still open, idle
-        if second is not None:
-            time.sleep(0.3)
-            if s.proc.poll() is None:
-                s.proc.send_signal(second)
+        s.proc.send_signal(signal.SIGTERM)
         _, err = s.proc.communicate(timeout=15)
         assert s.proc.returncode == 0, err
-        assert time.monotonic() - started < 10
+        assert time.monotonic() - started < 3  # the process exits; the server itself takes milliseconds
         assert "SIGTERM received, stopping" in err and "error" not in err
+        assert cli.run("poll", str(pid)).code == 2  # the half-sent completion did nothing
     finally:
+        trickler.close()
+        for sock in (half_post, silent):
+            sock.close()
         conn.close()
+        s.kill()
+
+
+@pytest.mark.parametrize("second", [None, signal.SIGTERM, signal.SIGINT])
+def test_serve_finishes_a_completion_in_progress_on_sigterm(cli: Cli, second: Optional[int]) -> None:
+    """Stopping waits for a completion already being handled (here waiting for another
+    connection's write lock) and sends its answer; a second SIGTERM or Ctrl-C meanwhile is part of
+    the same clean stop."""
+    pid = cli.create()
+    s = Serving(cli)
+    other = sqlite3.connect(cli.db, isolation_level=None, timeout=0)
+    answers: List[Response] = []
+    completer = threading.Thread(target=lambda: answers.append(complete(s.url, pid, b"late")))
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        completer.start()
+        time.sleep(0.5)  # the completion waits for the lock (the host's busy timeout is 5 s)
+        s.proc.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        assert s.proc.poll() is None  # still stopping: the completion holds it
+        if second is not None:
+            s.proc.send_signal(second)
+            time.sleep(0.2)
+        other.execute("COMMIT")
+        _, err = s.proc.communicate(timeout=15)
+        completer.join(10)
+        assert s.proc.returncode == 0, err
+        assert "SIGTERM received, stopping" in err and "error" not in err
+        assert [(r.status, r.body) for r in answers] == [(200, b"true")]
+        assert cli.run("poll", pid).out == b"late"
+    finally:
+        other.close()
+        if completer.is_alive():
+            completer.join(10)
         s.kill()
 
 
