@@ -443,7 +443,8 @@ def test_database_from_environment_then_default(cli: Cli) -> None:
 
 def _error_classes(cls: type = GolemPromiseError) -> Iterator[type]:
     yield cls
-    for sub in cls.__subclasses__():
+    subclasses: List[type] = cls.__subclasses__()
+    for sub in subclasses:
         yield from _error_classes(sub)
 
 
