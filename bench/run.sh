@@ -40,6 +40,11 @@ if [ -z "$python" ]; then
   if [ -x "$root/.venv/bin/python" ]; then python="$root/.venv/bin/python"; else python=python3; fi
 fi
 data=${GP_BENCH_DIR:-$build/bench-data}
+# For the summaries' awk programs: f(name) is the value of the current line's field name=value.
+awk_f='function f(name,   i, kv) {
+  for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] == name) return kv[2] }
+  return ""
+}'
 
 aio() {
   mkdir -p "$build"
@@ -48,11 +53,7 @@ aio() {
   "$python" "$root/bench/bench_aio.py" ${extra[@]+"${extra[@]}"} | tee "$build/bench-aio.txt"
   echo
   echo "== summary: concurrent asyncio awaits completed from another thread (median run; full output in $build/bench-aio.txt)"
-  awk '
-    function f(name,   i, kv) {
-      for (i = 4; i <= NF; i++) { split($i, kv, "="); if (kv[1] == name) return kv[2] }
-      return ""
-    }
+  awk "$awk_f"'
     BEGIN { row["future"] = "asyncio.Future"; row["aio-host"] = "aio, host-level"; row["aio-worker"] = "aio, worker" }
     $1 == "RESULT" && $2 == "aio" {
       printf "%-16s %6d awaits: all woken in %7.1f ms (%.2fx the Futures), %5.0f B heap + %5.0f B RSS per wait, %d OS threads\n",
@@ -84,11 +85,7 @@ replay() {
     ${extra[@]+"${extra[@]}"} | tee "$build/bench-replay-python.txt"
   echo
   echo "== summary: replay, a long oplog replayed vs the live run that wrote it (target >= 10x on a file host)"
-  cat "$build/bench-replay-c.txt" "$build/bench-replay-python.txt" | awk '
-    function f(name,   i, kv) {
-      for (i = 3; i <= NF; i++) { split($i, kv, "="); if (kv[1] == name) return kv[2] }
-      return ""
-    }
+  cat "$build/bench-replay-c.txt" "$build/bench-replay-python.txt" | awk "$awk_f"'
     $1 == "RESULT" && ($2 == "replay_c" || $2 == "replay") && f("mode") != "floor" {
       printf "%-7s %-12s %7d calls: live %8.2f us/call, replay %5.2f us/call, ratio %7.1fx (CPU %6.1fx)%s\n",
         $2 == "replay_c" ? "C ABI" : "Python", f("mode"), f("calls"), 1e6 * f("live_s") / f("calls"),
@@ -148,11 +145,7 @@ cmake --build "$build" --target gp_bench_durable
 
 echo
 echo "== summary: durability and sharing (best / median of the repeats; full output in $build/bench-durable.txt)"
-awk '
-  function f(name,   i, kv) {
-    for (i = 3; i <= NF; i++) { split($i, kv, "="); if (kv[1] == name) return kv[2] }
-    return ""
-  }
+awk "$awk_f"'
   function met(ok) { return ok ? "met" : "NOT met" }
   $1 != "RESULT" || $2 != "durable" { next }
   $3 == "seq_full" {
