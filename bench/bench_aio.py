@@ -7,9 +7,9 @@ Measures, for N waiting coroutines in one event loop:
 
 Rows: plain asyncio.Future set with call_soon_threadsafe (the floor); golem_promise.aio host-level
 waits (record nothing); worker-level waits (each finished await writes one oplog entry).  Each
-row runs --repeat times (each in a fresh event loop); the table shows the median run (time to
-all woken, best in parentheses), and one ``RESULT aio ...`` line per row gives the figures for
-bench/run.sh's summary.
+row runs --repeat times, each run in a fresh process (the rows interleaved); the table shows
+the median run (time to all woken, best in parentheses), and one ``RESULT aio ...`` line per row
+gives the figures for bench/run.sh's summary.
 
 Run:  python bench/bench_aio.py [N] [--repeat R] [--quick]      (N = 10000, R = 3 by default)
       python bench/bench_aio.py [N] --steady RATE                 (a steady stream of completions:
@@ -28,7 +28,7 @@ import sys
 import threading
 import time
 import tracemalloc
-from typing import Any, Awaitable, Callable, List, NamedTuple
+from typing import Any, Awaitable, Callable, Dict, List, NamedTuple
 
 import golem_promise as gp
 from golem_promise import aio
@@ -216,9 +216,13 @@ def main() -> None:
     print(f"{n} concurrent awaits in one event loop, completed from another thread; each run in a "
           f"fresh process, median of {repeat} run{'s' if repeat > 1 else ''} (best time in parentheses)")
     print(f"{'':40} {'all woken':>10} {'(best)':>11} {'py heap/wait':>13} {'RSS/wait':>10} {'threads':>8}")
+    measured: Dict[str, List[Run]] = {key: [] for key in ROWS}
+    for _ in range(repeat):  # interleaved, so a busy spell on a shared machine hits every row
+        for key in ROWS:
+            measured[key].append(_in_fresh_process(key, n))
     results = []
     for key, name in ROWS.items():
-        runs = sorted((_in_fresh_process(key, n) for _ in range(repeat)), key=lambda r: r.elapsed)
+        runs = sorted(measured[key], key=lambda r: r.elapsed)
         median, best = runs[len(runs) // 2], runs[0].elapsed
         results.append((key, median, best))
         print(f"{name:40} {median.elapsed * 1000:8.1f} ms ({best * 1000:6.1f} ms) {median.heap:9.0f} B "
