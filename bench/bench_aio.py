@@ -36,12 +36,14 @@ from golem_promise import aio
 
 class Run(NamedTuple):
     """One run of a row: seconds from the first completion to all woken, bytes per waiting
-    coroutine (Python heap, RSS growth) and the process's OS threads while they all wait."""
+    coroutine (Python heap, RSS growth), the process's OS threads while they all wait, and how
+    long the completing thread took for its N completions (a floor for ``elapsed``)."""
 
     elapsed: float
     heap: float
     rss: float
     threads: int
+    completing: float
 
 
 def _rss_kib() -> int:
@@ -70,13 +72,19 @@ async def _measure(
     tracemalloc.stop()
     rss = (_rss_kib() - rss0) * 1024
     threads = _os_threads()
+    completed = [0.0]
+
+    def completer() -> None:
+        complete_all()
+        completed[0] = time.perf_counter()
+
     started = time.perf_counter()
-    thread = threading.Thread(target=complete_all)
+    thread = threading.Thread(target=completer)
     thread.start()
     await asyncio.gather(*tasks)
     elapsed = time.perf_counter() - started
     thread.join()
-    return Run(elapsed, heap / n, rss / n, threads)
+    return Run(elapsed, heap / n, rss / n, threads, completed[0] - started)
 
 
 async def plain_futures(n: int) -> Run:
@@ -141,8 +149,8 @@ def _in_fresh_process(key: str, n: int) -> Run:
     """One run of a row in a new interpreter, so no run reuses memory an earlier one freed."""
     proc = subprocess.run([sys.executable, __file__, str(n), "--one", key], capture_output=True, text=True,
                           check=True)
-    elapsed, heap, rss, threads = proc.stdout.split()
-    return Run(float(elapsed), float(heap), float(rss), int(threads))
+    elapsed, heap, rss, threads, completing = proc.stdout.split()
+    return Run(float(elapsed), float(heap), float(rss), int(threads), float(completing))
 
 
 def steady(n: int, rate: float, count: int, pace: float) -> str:
@@ -215,7 +223,8 @@ def main() -> None:
     n, repeat = (1_000, 1) if args.quick else (args.n, max(1, args.repeat))
     print(f"{n} concurrent awaits in one event loop, completed from another thread; each run in a "
           f"fresh process, median of {repeat} run{'s' if repeat > 1 else ''} (best time in parentheses)")
-    print(f"{'':40} {'all woken':>10} {'(best)':>11} {'py heap/wait':>13} {'RSS/wait':>10} {'threads':>8}")
+    print(f"{'':40} {'all woken':>10} {'(best)':>11} {'completing':>11} {'py heap/wait':>13} {'RSS/wait':>10} "
+          f"{'threads':>8}")
     measured: Dict[str, List[Run]] = {key: [] for key in ROWS}
     for _ in range(repeat):  # interleaved, so a busy spell on a shared machine hits every row
         for key in ROWS:
@@ -225,13 +234,15 @@ def main() -> None:
         runs = sorted(measured[key], key=lambda r: r.elapsed)
         median, best = runs[len(runs) // 2], runs[0].elapsed
         results.append((key, median, best))
-        print(f"{name:40} {median.elapsed * 1000:8.1f} ms ({best * 1000:6.1f} ms) {median.heap:9.0f} B "
-              f"{median.rss:8.0f} B {median.threads:8d}")
-    print("(threads: the process's OS threads while every coroutine waits)")
+        print(f"{name:40} {median.elapsed * 1000:8.1f} ms ({best * 1000:6.1f} ms) {median.completing * 1000:8.1f} ms "
+              f"{median.heap:9.0f} B {median.rss:8.0f} B {median.threads:8d}")
+    print("(completing: how long the other thread took to complete all N; threads: the process's OS threads")
+    print(" while every coroutine waits)")
     future_s = results[0][1].elapsed
     for key, r, best in results:
         print(f"RESULT aio {key} n={n} runs={repeat} woken_ms={r.elapsed * 1000:.2f} best_ms={best * 1000:.2f} "
-              f"heap_b={r.heap:.0f} rss_b={r.rss:.0f} threads={r.threads} vs_future={r.elapsed / future_s:.2f}")
+              f"heap_b={r.heap:.0f} rss_b={r.rss:.0f} threads={r.threads} completing_ms={r.completing * 1000:.2f} "
+              f"vs_future={r.elapsed / future_s:.2f}")
 
 
 if __name__ == "__main__":

@@ -56,8 +56,8 @@ aio() {
   awk "$awk_f"'
     BEGIN { row["future"] = "asyncio.Future"; row["aio-host"] = "aio, host-level"; row["aio-worker"] = "aio, worker" }
     $1 == "RESULT" && $2 == "aio" {
-      printf "%-16s %6d awaits: all woken in %7.1f ms (%.2fx the Futures), %5.0f B heap + %5.0f B RSS per wait, %d OS threads\n",
-        row[$3], f("n"), f("woken_ms"), f("vs_future"), f("heap_b"), f("rss_b"), f("threads")
+      printf "%-16s %6d awaits: all woken in %7.1f ms (%.2fx the Futures; completing took %6.1f ms), %5.0f B heap + %5.0f B RSS per wait, %d OS threads\n",
+        row[$3], f("n"), f("woken_ms"), f("vs_future"), f("completing_ms"), f("heap_b"), f("rss_b"), f("threads")
     }' "$build/bench-aio.txt"
 }
 if [ "$aio_only" = 1 ]; then

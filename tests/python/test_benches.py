@@ -42,7 +42,7 @@ def test_bench_aio_prints_awaits_next_to_plain_futures() -> None:
     assert set(results) == {"future", "aio-host", "aio-worker"}
     for fields in results.values():
         assert fields["n"] == "200" and fields["runs"] == "1"
-        assert float(fields["woken_ms"]) > 0 and int(fields["threads"]) >= 1
+        assert float(fields["woken_ms"]) > 0 and float(fields["completing_ms"]) > 0 and int(fields["threads"]) >= 1
     assert float(results["future"]["vs_future"]) == 1.0
 
 
