@@ -22,6 +22,7 @@ from ._ids import (
 )
 from ._listing import PromiseInfo, list_promises
 from ._server import Server
+from ._timeout import check_timeout
 
 if TYPE_CHECKING:
     from .handles import GetPromiseResult, Pollable
@@ -137,6 +138,7 @@ class Worker:
         while waiting, PromiseNotOwned if another worker created it.  The GIL is released
         while waiting, and Ctrl-C interrupts the wait.
         """
+        check_timeout(timeout)  # True is not one second; a string is not a TypeError from pybind11
         return self._handle.await_promise(_promise_c_form(promise_id), timeout)
 
     def await_promise_async(self, promise_id: PromiseIdLike, timeout: Optional[float] = None) -> Coroutine[Any, Any, bytes]:
@@ -337,6 +339,7 @@ class Host:
 
     def await_promise(self, promise_id: PromiseIdLike, timeout: Optional[float] = None) -> bytes:
         """Waits for any worker's promise and returns its payload (see Worker.await_promise)."""
+        check_timeout(timeout)  # True is not one second; a string is not a TypeError from pybind11
         return self._handle.await_promise(_promise_c_form(promise_id), timeout)
 
     def await_promise_async(self, promise_id: PromiseIdLike, timeout: Optional[float] = None) -> Coroutine[Any, Any, bytes]:

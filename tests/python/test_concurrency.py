@@ -67,6 +67,19 @@ def test_negative_timeout_is_rejected(worker: Worker) -> None:
 
 
 @pytest.mark.parametrize("level", ["worker", "host"])
+@pytest.mark.parametrize("timeout", [True, False, "1", b"1", [1]])
+def test_a_timeout_that_is_not_a_number_of_seconds_is_a_type_error(
+    worker: Worker, host: Host, level: str, timeout: object
+) -> None:
+    pid = worker.create_promise()
+    awaiting = worker.await_promise if level == "worker" else host.await_promise
+    started = time.monotonic()
+    with pytest.raises(TypeError, match="timeout must be a number of seconds"):
+        awaiting(pid, timeout=timeout)  # type: ignore[arg-type]
+    assert time.monotonic() - started < 0.5  # refused, not waited on (True once waited 1 s)
+
+
+@pytest.mark.parametrize("level", ["worker", "host"])
 def test_deletion_while_awaiting_raises_promise_not_found(worker: Worker, host: Host, level: str) -> None:
     pid = worker.create_promise()
     awaiting = worker.await_promise if level == "worker" else host.await_promise
