@@ -11,6 +11,7 @@ Run:  python examples/approval.py
 from __future__ import annotations
 
 import queue
+import sys
 import threading
 from typing import Any, Dict
 
@@ -24,6 +25,15 @@ from golem_promise import (
 )
 
 COMPONENT = ComponentId.parse("8c5d2f0e-6b1a-4d1c-9a8e-3f2b7c4d5e6f")
+_print_lock = threading.Lock()
+
+
+def say(line: str) -> None:
+    """Prints one whole line: print() writes text and newline separately, so two threads' lines
+    could run into each other."""
+    with _print_lock:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
 
 
 def approver(host: Host, inbox: "queue.Queue[PromiseId]") -> None:
@@ -31,17 +41,17 @@ def approver(host: Host, inbox: "queue.Queue[PromiseId]") -> None:
     promise_id = inbox.get(timeout=10)
     decision: Dict[str, Any] = {"approved": True, "by": "alice"}
     completed = host.complete_promise_json(promise_id, decision)
-    print(f"approver: decided on {promise_id} (completed={completed})")
+    say(f"approver: decided on {promise_id} (completed={completed})")
 
 
 def request_approval(host: Host, inbox: "queue.Queue[PromiseId]") -> Dict[str, Any]:
     """The worker: creates a promise, hands out its id, and waits for the decision."""
     with host.worker(COMPONENT, "expense-report-42"):
         promise_id = create_promise()
-        print(f"worker: waiting for approval of {promise_id}")
+        say(f"worker: waiting for approval of {promise_id}")
         inbox.put(promise_id)
         decision: Dict[str, Any] = await_promise_json(promise_id, timeout=30)
-        print(f"worker: resumed at oplog index {get_oplog_index()}")
+        say(f"worker: resumed at oplog index {get_oplog_index()}")
         return decision
 
 
@@ -54,7 +64,7 @@ def main() -> int:
         decision = request_approval(host, inbox)
         thread.join()
     verdict = "approved" if decision.get("approved") else "rejected"
-    print(f"outcome: {verdict} by {decision.get('by')}")
+    say(f"outcome: {verdict} by {decision.get('by')}")
     return 0 if decision.get("approved") is True else 1
 
 
