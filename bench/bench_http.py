@@ -2,17 +2,22 @@
 """Completions per second over HTTP (Golem's REST endpoint) next to the same work through the C ABI.
 
 For an in-memory host and a file host (WAL, synchronous FULL: a 200 ``true`` is durable), the
-same number of pending promises is completed twice, on two fresh databases:
+same number of pending promises is completed on fresh databases, three ways:
 
-* **C ABI** — ``Host.complete_promise`` of the Python binding, which is one
-  ``gp_host_complete_promise`` call with the GIL released, from ``--clients`` threads;
+* **C ABI** — ``gp_host_complete_promise`` called from ``--clients`` C threads by
+  ``gp_bench_complete`` (bench/bench_complete.c, built with the benchmarks; ``--c-bench``,
+  default build-bench/bench/gp_bench_complete, then build/bench/, then ``$PATH``): the library
+  alone, no Python.  When it is not built the row is left out and so is the ratio;
+* **Python** — ``Host.complete_promise`` of the Python binding (one ``gp_host_complete_promise``
+  call with the GIL released) from ``--clients`` threads: the binding's cost, for reference;
 * **HTTP** — ``POST /v1/components/{c}/workers/{w}/complete`` with ``{"oplogIdx": N, "data":
   [...]}`` to ``Host.serve()`` on 127.0.0.1, from ``--clients`` client *processes*, each
   reusing one keep-alive ``http.client.HTTPConnection`` (processes, so the clients' Python does
   not share one GIL).  Every answer is checked to be ``200 true``.
 
 The ratio HTTP / C ABI is the share of the C ABI's throughput left once HTTP, JSON and the
-client are added.  On a file host both runs pay an fsync per commit; concurrent completions
+client are added.  The server's own CPU time per HTTP completion (all its threads) is printed
+too, since the clients share this machine's cores with it.  On a file host both runs pay an fsync per commit; concurrent completions
 share commits (group commit), so more clients raise both figures.  Note that the HTTP figure
 includes the Python client's own cost (a few tens of µs per request), and that client and server
 share this machine's cores.
@@ -30,11 +35,12 @@ import json
 import multiprocessing as mp
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import threading
 import time
-from typing import Any, Dict, List, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 try:
     from golem_promise import ComponentId, Host, PromiseId
@@ -81,28 +87,65 @@ def open_host(kind: str, directory: str, tag: str, count: int) -> Tuple[Host, Li
 # --------------------------------------------------------------------------- C ABI
 
 
-def run_c_abi(host: Host, pids: List[PromiseId], clients: int, payload: bytes) -> float:
+def find_c_bench(given: Optional[str]) -> Optional[str]:
+    """gp_bench_complete: the given path, else the benchmark build's, else the test build's, else $PATH."""
+    if given:
+        if not os.access(given, os.X_OK):
+            raise SystemExit(f"bench_http.py: --c-bench {given} is not an executable")
+        return given
+    for candidate in (
+        os.path.join(ROOT, "build-bench", "bench", "gp_bench_complete"),
+        os.path.join(ROOT, "build", "bench", "gp_bench_complete"),
+        shutil.which("gp_bench_complete"),
+    ):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def run_c_abi(c_bench: str, kind: str, directory: str, count: int, clients: int, payload: bytes) -> float:
+    """Seconds gp_bench_complete took to complete `count` promises from `clients` C threads."""
+    args = [c_bench, "--host", kind, "--requests", str(count), "--clients", str(clients),
+            "--payload-bytes", str(len(payload)), "--dir", directory]
+    out = subprocess.run(args, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"bench_http.py: {' '.join(args)} failed: {out.stderr.strip()}")
+    for line in out.stdout.splitlines():
+        parts = line.split()
+        if parts[:2] == ["RESULT", "complete_c"]:
+            return float(dict(p.split("=", 1) for p in parts[2:])["seconds"])
+    raise SystemExit(f"bench_http.py: no RESULT line from {' '.join(args)}")
+
+
+# --------------------------------------------------------------------------- Python
+
+
+def run_python(host: Host, pids: List[PromiseId], clients: int, payload: bytes) -> float:
     """Seconds to complete every promise through Host.complete_promise from `clients` threads."""
     shares = split(pids, clients)
     barrier = threading.Barrier(clients + 1)
     failures: List[str] = []
 
+    times: List[Tuple[float, float]] = []
+
     def client(share: List[PromiseId]) -> None:
         barrier.wait()
+        start = time.perf_counter()
         for pid in share:
             if not host.complete_promise(pid, payload):
                 failures.append(str(pid))
+        times.append((start, time.perf_counter()))
 
     threads = [threading.Thread(target=client, args=(s,)) for s in shares]
     for t in threads:
         t.start()
     barrier.wait()
-    start = time.perf_counter()
     for t in threads:
         t.join()
-    elapsed = time.perf_counter() - start
+    # From the first client's start to the last one's end, as the clients saw them.
+    elapsed = max(t[1] for t in times) - min(t[0] for t in times)
     if failures:
-        raise SystemExit(f"bench_http.py: {len(failures)} C ABI completions returned false")
+        raise SystemExit(f"bench_http.py: {len(failures)} Host.complete_promise calls returned false")
     return elapsed
 
 
@@ -132,8 +175,9 @@ def http_client(
     out.put((start, end, bad))
 
 
-def run_http(host: Host, pids: List[PromiseId], clients: int, payload: bytes) -> float:
-    """Seconds to complete every promise over HTTP from `clients` keep-alive client processes."""
+def run_http(host: Host, pids: List[PromiseId], clients: int, payload: bytes) -> Tuple[float, float]:
+    """Seconds to complete every promise over HTTP from `clients` keep-alive client processes, and
+    the CPU seconds this process (the server's threads; the main thread only waits) used meanwhile."""
     ctx = mp.get_context("fork")
     with host.serve(threads=max(8, clients)) as server:
         path = f"/v1/components/{COMPONENT}/workers/{WORKER_NAME}/complete"
@@ -151,39 +195,49 @@ def run_http(host: Host, pids: List[PromiseId], clients: int, payload: bytes) ->
         for p in procs:
             p.start()
         ready.wait()
+        cpu = time.process_time()
         go.set()
         results: List[Tuple[float, float, int]] = [out.get(timeout=600) for _ in procs]
+        cpu = time.process_time() - cpu
         for p in procs:
             p.join()
     bad = sum(r[2] for r in results)
     if bad:
         raise SystemExit(f"bench_http.py: {bad} HTTP completions were not 200 true")
-    return max(r[1] for r in results) - min(r[0] for r in results)
+    return max(r[1] for r in results) - min(r[0] for r in results), cpu
 
 
 # --------------------------------------------------------------------------- main
 
 
-def measure(kind: str, directory: str, count: int, clients: int, payload: bytes) -> Dict[str, float]:
-    host, pids = open_host(kind, directory, "capi", count)
+def measure(
+    kind: str, directory: str, count: int, clients: int, payload: bytes, c_bench: Optional[str]
+) -> Dict[str, float]:
+    """One host kind: the C ABI (if gp_bench_complete was found), Python and HTTP runs."""
+    out: Dict[str, float] = {"requests": count}
+    if c_bench:
+        c_seconds = run_c_abi(c_bench, kind, directory, count, clients, payload)
+        out.update(c_abi_per_s=count / c_seconds, c_abi_us=1e6 * c_seconds / count)
+    host, pids = open_host(kind, directory, "python", count)
     with host:
-        c_seconds = run_c_abi(host, pids, clients, payload)
+        p_seconds = run_python(host, pids, clients, payload)
         if any(host.poll_promise(p) != payload for p in pids[:: max(1, count // 50)]):
-            raise SystemExit("bench_http.py: C ABI run left promises pending")
+            raise SystemExit("bench_http.py: Python run left promises pending")
     host, pids = open_host(kind, directory, "http", count)
     with host:
-        h_seconds = run_http(host, pids, clients, payload)
+        h_seconds, h_cpu = run_http(host, pids, clients, payload)
         if any(host.poll_promise(p) != payload for p in pids[:: max(1, count // 50)]):
             raise SystemExit("bench_http.py: HTTP run left promises pending")
-    c_rate, h_rate = count / c_seconds, count / h_seconds
-    return {
-        "requests": count,
-        "c_abi_per_s": c_rate,
-        "http_per_s": h_rate,
-        "ratio": h_rate / c_rate,
-        "c_abi_us": 1e6 * c_seconds / count,
-        "http_us": 1e6 * h_seconds / count,
-    }
+    out.update(
+        python_per_s=count / p_seconds,
+        python_us=1e6 * p_seconds / count,
+        http_per_s=count / h_seconds,
+        http_us=1e6 * h_seconds / count,
+        server_cpu_us=1e6 * h_cpu / count,
+    )
+    if c_bench:
+        out["ratio"] = out["http_per_s"] / out["c_abi_per_s"]
+    return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -198,6 +252,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--hosts", default="memory,file", help="comma-separated: memory, file (default both)")
     parser.add_argument("--dir", default=os.environ.get("GP_BENCH_DIR"), help="where file hosts go ($GP_BENCH_DIR)")
     parser.add_argument("--quick", action="store_true", help="a smoke test: 500 completions per run")
+    parser.add_argument("--c-bench", help="path of gp_bench_complete (default: build-bench/bench/, then build/bench/, then $PATH)")
     parser.add_argument("--json", action="store_true", help="print the results as one JSON object")
     args = parser.parse_args(argv)
     if args.quick:
@@ -217,30 +272,43 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         os.makedirs(directory, exist_ok=True)
     payload = bytes(i % 251 for i in range(args.payload_bytes))
+    c_bench = find_c_bench(args.c_bench)
     results: Dict[str, Dict[str, float]] = {}
     try:
         for kind in kinds:
             count = args.requests if kind == "memory" else args.file_requests
-            results[kind] = measure(kind, directory, count, args.clients, payload)
+            results[kind] = measure(kind, directory, count, args.clients, payload, c_bench)
     finally:
         if cleanup:
             shutil.rmtree(cleanup, ignore_errors=True)
 
     if args.json:
-        print(json.dumps({"clients": args.clients, "payload_bytes": args.payload_bytes, "results": results}))
+        print(json.dumps({"clients": args.clients, "payload_bytes": args.payload_bytes, "c_bench": c_bench,
+                          "results": results}))
         return 0
     print(
-        f"HTTP completion vs C ABI: {args.clients} clients (C ABI: threads calling Host.complete_promise; "
-        f"HTTP: processes, keep-alive), {args.payload_bytes}-byte payloads, {os.cpu_count()} CPUs"
+        f"HTTP completion vs C ABI: {args.clients} clients (C ABI: C threads calling gp_host_complete_promise; "
+        f"Python: threads calling Host.complete_promise; HTTP: processes, keep-alive), "
+        f"{args.payload_bytes}-byte payloads, {os.cpu_count()} CPUs"
     )
-    print(f"{'host':<8} {'requests':>8} {'C ABI /s':>10} {'µs':>7} {'HTTP /s':>10} {'µs':>7} {'HTTP/C ABI':>10}")
+    if not c_bench:
+        print("C ABI: gp_bench_complete not found (bench/run.sh builds it, or give --c-bench): no C ABI row, no ratio")
+    print(f"{'host':<8} {'requests':>8} {'C ABI /s':>10} {'µs':>7} {'Python /s':>10} {'µs':>7} "
+          f"{'HTTP /s':>10} {'µs':>7} {'HTTP/C ABI':>10}")
     for kind, r in results.items():
-        name = "memory" if kind == "memory" else "file"
+        c_rate = f"{r['c_abi_per_s']:>10.0f} {r['c_abi_us']:>7.1f}" if c_bench else f"{'-':>10} {'-':>7}"
+        ratio = f"{r['ratio']:>10.3f}" if c_bench else f"{'-':>10}"
         print(
-            f"{name:<8} {int(r['requests']):>8} {r['c_abi_per_s']:>10.0f} {r['c_abi_us']:>7.1f} "
-            f"{r['http_per_s']:>10.0f} {r['http_us']:>7.1f} {r['ratio']:>10.2f}"
+            f"{kind:<8} {int(r['requests']):>8} {c_rate} {r['python_per_s']:>10.0f} {r['python_us']:>7.1f} "
+            f"{r['http_per_s']:>10.0f} {r['http_us']:>7.1f} {ratio}"
         )
-        print(f"RESULT http-{name} c_abi_per_s={r['c_abi_per_s']:.0f} http_per_s={r['http_per_s']:.0f} ratio={r['ratio']:.3f}")
+        fields = (f"python_per_s={r['python_per_s']:.0f} http_per_s={r['http_per_s']:.0f} "
+                  f"server_cpu_us={r['server_cpu_us']:.1f}")
+        if c_bench:
+            fields = f"c_abi_per_s={r['c_abi_per_s']:.0f} {fields} ratio={r['ratio']:.4f}"
+        print(f"RESULT http {kind} requests={int(r['requests'])} clients={args.clients} {fields}")
+    for kind, r in results.items():
+        print(f"{kind}: the server used {r['server_cpu_us']:.1f} µs of CPU per HTTP completion (all its threads)")
     print("file: WAL, synchronous FULL (each 200 true is durable); µs = wall time per completion")
     return 0
 

@@ -7,13 +7,17 @@
 # then replay speed (issue 6: a long oplog replayed vs the live run that wrote it) through the C ABI
 # (gp_bench_replay) and through Python (bench/bench_replay.py); then asyncio (issue 5: 10,000
 # concurrent golem_promise.aio awaits completed from another thread, next to as many plain
-# asyncio.Futures: time to all woken, memory per wait; bench/bench_aio.py).
+# asyncio.Futures: time to all woken, memory per wait; bench/bench_aio.py); then the HTTP endpoint
+# (issue 4: completions/s over HTTP with keep-alive from Python client processes, on a memory and
+# a file host, next to gp_host_complete_promise from as many C threads (gp_bench_complete) and
+# Host.complete_promise from as many Python threads; bench/bench_http.py).
 #
 #   bench/run.sh            the full run (several minutes; the first run also populates a file of
 #                           1,000,000 promises in the data directory, kept for later runs)
 #   bench/run.sh --quick    a smoke test: few cycles, figures not meaningful
 #   bench/run.sh --replay   only the replay benchmarks (with --quick: their smoke test)
 #   bench/run.sh --aio      only the asyncio benchmark (with --quick: its smoke test; builds nothing)
+#   bench/run.sh --http     only the HTTP benchmark (with --quick: its smoke test)
 #
 # Environment: PYTHON (default .venv/bin/python if present, else python3) must have golem_promise
 # installed for the Python part, which otherwise skips; GP_BENCH_DIR is where file hosts are
@@ -25,12 +29,14 @@ build="$root/build-bench"
 extra=()
 replay_only=0
 aio_only=0
+http_only=0
 for arg in "$@"; do
   case "$arg" in
     --quick) extra+=(--quick) ;;
     --replay) replay_only=1 ;;
     --aio) aio_only=1 ;;
-    -h | --help) sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --http) http_only=1 ;;
+    -h | --help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench/run.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -72,8 +78,32 @@ mkdir -p "$build"
 cmake -S "$root" -B "$build" ${generator[@]+"${generator[@]}"} -DCMAKE_BUILD_TYPE=Release \
   -DGP_BUILD_TESTS=OFF -DGP_BUILD_EXAMPLES=OFF -DGP_BUILD_BENCH=ON > "$build/configure.log" 2>&1 \
   || { cat "$build/configure.log"; exit 1; }
-cmake --build "$build" --target gp_bench_cycle gp_bench_replay
 mkdir -p "$data"
+
+http_bench() {
+  echo
+  echo "== HTTP endpoint (issue 4): $python bench/bench_http.py, C ABI baseline $build/bench/gp_bench_complete"
+  cmake --build "$build" --target gp_bench_complete
+  "$python" "$root/bench/bench_http.py" --c-bench "$build/bench/gp_bench_complete" --dir "$data" \
+    ${extra[@]+"${extra[@]}"} | tee "$build/bench-http.txt"
+  echo
+  echo "== summary: completions/s over HTTP (keep-alive, Python client processes) next to the C ABI (full output in $build/bench-http.txt)"
+  awk '
+    function f(name,   i, kv) {
+      for (i = 4; i <= NF; i++) { split($i, kv, "="); if (kv[1] == name) return kv[2] }
+      return ""
+    }
+    $1 == "RESULT" && $2 == "http" {
+      printf "%-7s %6d completions, %d clients: C ABI %8d/s, Python %8d/s, HTTP %7d/s = %5.1f%% of the C ABI\n",
+        $3, f("requests"), f("clients"), f("c_abi_per_s"), f("python_per_s"), f("http_per_s"), 100 * f("ratio")
+    }' "$build/bench-http.txt"
+}
+if [ "$http_only" = 1 ]; then
+  http_bench
+  exit 0
+fi
+
+cmake --build "$build" --target gp_bench_cycle gp_bench_replay
 
 replay() {
   echo
@@ -181,3 +211,4 @@ awk "$awk_f"'
 
 replay
 aio
+http_bench
