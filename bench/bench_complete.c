@@ -12,10 +12,12 @@
  * Usage: gp_bench_complete [--host memory|file] [--requests N] [--clients K]
  *                          [--payload-bytes B] [--dir DIR]
  * Prints one line for scripts:
- *   RESULT complete_c host=memory requests=N clients=K payload_bytes=B seconds=S per_s=R us=U
+ *   RESULT complete_c host=memory requests=N clients=K payload_bytes=B seconds=S per_s=R us=U cpu_us=C
+ * (cpu_us: the process's CPU time, all threads, per completion)
  */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
+#include <sys/resource.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +43,13 @@ static gp_promise_id_t *g_ids;
 static uint8_t g_payload[4096];
 static pthread_barrier_t g_start;
 static double *g_began, *g_ended; /* per thread: its first and last completion's times */
+
+static double cpu_s(void) { /* this process, all threads */
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 + (double)ru.ru_stime.tv_sec +
+           (double)ru.ru_stime.tv_usec * 1e-6;
+}
 
 static double now_s(void) {
     struct timespec ts;
@@ -161,8 +170,10 @@ int main(int argc, char **argv) {
     for (int t = 0; t < cfg.clients; ++t) {
         if (pthread_create(&threads[t], NULL, client, (void *)(intptr_t)t) != 0) return 2;
     }
+    const double cpu_before = cpu_s();
     pthread_barrier_wait(&g_start);
     for (int t = 0; t < cfg.clients; ++t) pthread_join(threads[t], NULL);
+    const double cpu = cpu_s() - cpu_before;
     /* From the first thread's start to the last one's end, as the threads saw them (the main
      * thread may be scheduled long after the barrier opened). */
     double start = g_began[0], end = g_ended[0];
@@ -174,9 +185,10 @@ int main(int argc, char **argv) {
 
     gp_host_close(&g_host);
     if (cfg.file) remove_db(path);
-    printf("RESULT complete_c host=%s requests=%ld clients=%d payload_bytes=%zu seconds=%.6f per_s=%.0f us=%.2f\n",
+    printf("RESULT complete_c host=%s requests=%ld clients=%d payload_bytes=%zu seconds=%.6f per_s=%.0f us=%.2f "
+           "cpu_us=%.2f\n",
            cfg.file ? "file" : "memory", cfg.requests, cfg.clients, cfg.payload_len, seconds,
-           (double)cfg.requests / seconds, 1e6 * seconds / (double)cfg.requests);
+           (double)cfg.requests / seconds, 1e6 * seconds / (double)cfg.requests, 1e6 * cpu / (double)cfg.requests);
     free(threads);
     free(g_began);
     free(g_ended);

@@ -103,8 +103,11 @@ def find_c_bench(given: Optional[str]) -> Optional[str]:
     return None
 
 
-def run_c_abi(c_bench: str, kind: str, directory: str, count: int, clients: int, payload: bytes) -> float:
-    """Seconds gp_bench_complete took to complete `count` promises from `clients` C threads."""
+def run_c_abi(
+    c_bench: str, kind: str, directory: str, count: int, clients: int, payload: bytes
+) -> Tuple[float, float]:
+    """Seconds gp_bench_complete took to complete `count` promises from `clients` C threads, and
+    its CPU time per completion in µs."""
     args = [c_bench, "--host", kind, "--requests", str(count), "--clients", str(clients),
             "--payload-bytes", str(len(payload)), "--dir", directory]
     out = subprocess.run(args, capture_output=True, text=True)
@@ -113,7 +116,8 @@ def run_c_abi(c_bench: str, kind: str, directory: str, count: int, clients: int,
     for line in out.stdout.splitlines():
         parts = line.split()
         if parts[:2] == ["RESULT", "complete_c"]:
-            return float(dict(p.split("=", 1) for p in parts[2:])["seconds"])
+            fields = dict(p.split("=", 1) for p in parts[2:])
+            return float(fields["seconds"]), float(fields.get("cpu_us", "nan"))
     raise SystemExit(f"bench_http.py: no RESULT line from {' '.join(args)}")
 
 
@@ -216,8 +220,8 @@ def measure(
     """One host kind: the C ABI (if gp_bench_complete was found), Python and HTTP runs."""
     out: Dict[str, float] = {"requests": count}
     if c_bench:
-        c_seconds = run_c_abi(c_bench, kind, directory, count, clients, payload)
-        out.update(c_abi_per_s=count / c_seconds, c_abi_us=1e6 * c_seconds / count)
+        c_seconds, c_cpu_us = run_c_abi(c_bench, kind, directory, count, clients, payload)
+        out.update(c_abi_per_s=count / c_seconds, c_abi_us=1e6 * c_seconds / count, c_abi_cpu_us=c_cpu_us)
     host, pids = open_host(kind, directory, "python", count)
     with host:
         p_seconds = run_python(host, pids, clients, payload)
@@ -305,10 +309,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         fields = (f"python_per_s={r['python_per_s']:.0f} http_per_s={r['http_per_s']:.0f} "
                   f"server_cpu_us={r['server_cpu_us']:.1f}")
         if c_bench:
-            fields = f"c_abi_per_s={r['c_abi_per_s']:.0f} {fields} ratio={r['ratio']:.4f}"
+            fields = f"c_abi_per_s={r['c_abi_per_s']:.0f} c_abi_cpu_us={r['c_abi_cpu_us']:.1f} {fields} ratio={r['ratio']:.4f}"
         print(f"RESULT http {kind} requests={int(r['requests'])} clients={args.clients} {fields}")
     for kind, r in results.items():
-        print(f"{kind}: the server used {r['server_cpu_us']:.1f} µs of CPU per HTTP completion (all its threads)")
+        c_cpu = f"; gp_bench_complete {r['c_abi_cpu_us']:.1f} µs per C ABI completion" if c_bench else ""
+        print(f"{kind}: CPU time (all threads): the server {r['server_cpu_us']:.1f} µs per HTTP completion{c_cpu}")
     print("file: WAL, synchronous FULL (each 200 true is durable); µs = wall time per completion")
     return 0
 

@@ -88,14 +88,11 @@ http_bench() {
     ${extra[@]+"${extra[@]}"} | tee "$build/bench-http.txt"
   echo
   echo "== summary: completions/s over HTTP (keep-alive, Python client processes) next to the C ABI (full output in $build/bench-http.txt)"
-  awk '
-    function f(name,   i, kv) {
-      for (i = 4; i <= NF; i++) { split($i, kv, "="); if (kv[1] == name) return kv[2] }
-      return ""
-    }
+  awk "$awk_f"'
     $1 == "RESULT" && $2 == "http" {
-      printf "%-7s %6d completions, %d clients: C ABI %8d/s, Python %8d/s, HTTP %7d/s = %5.1f%% of the C ABI\n",
-        $3, f("requests"), f("clients"), f("c_abi_per_s"), f("python_per_s"), f("http_per_s"), 100 * f("ratio")
+      printf "%-7s %6d completions, %d clients: C ABI %8d/s, Python %8d/s, HTTP %7d/s = %5.1f%% of the C ABI; CPU per completion: server %6.1f us, C ABI %6.1f us\n",
+        $3, f("requests"), f("clients"), f("c_abi_per_s"), f("python_per_s"), f("http_per_s"), 100 * f("ratio"),
+        f("server_cpu_us"), f("c_abi_cpu_us")
     }' "$build/bench-http.txt"
 }
 if [ "$http_only" = 1 ]; then
