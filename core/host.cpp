@@ -82,6 +82,7 @@ std::shared_ptr<Host> Host::open(const std::string& path, const HostOptions& opt
   // Small pages: each transaction copies the pages it touches into the in-memory journal.
   if (memory) db.exec("PRAGMA page_size = 1024");
   prepare_schema(db);  // refuses foreign or newer files before anything is written to them
+  if (memory) db.defer_commits(kMemoryCommitEvery);
   if (!memory) {
     // The files beside the database are named after the file SQLite opened, not the path we
     // were given: every open of one database (through a symlink, a relative path, ...) then
@@ -280,6 +281,7 @@ void Host::write_payload(std::int64_t key, const std::uint8_t* data, std::size_t
     auto q = db_->cached("UPDATE oplog SET state = 1, payload = zeroblob(?2) WHERE key = ?1");
     q->bind(1, key).bind(2, static_cast<std::int64_t>(len)).exec();
   }
+  db_->mark_unrecorded();  // the bytes go in by blob I/O, which an in-memory redo log cannot replay
   sqlite3_blob* blob = nullptr;
   int rc = sqlite3_blob_open(db_->raw(), "main", "oplog", "payload", key, 1, &blob);
   constexpr std::size_t kChunk = 8 * 1024 * 1024;

@@ -30,6 +30,10 @@ namespace gp {
 // Payloads up to this size travel through one prepared statement; larger ones use SQLite's
 // incremental blob I/O, so no extra full-size copy is made.
 constexpr std::size_t kInlinePayload = 64 * 1024;
+// An in-memory host commits its one open transaction once every this many changed rows
+// (sql::Db::defer_commits): commits cost without buying anything there, and past a few dozen
+// changes per commit the saving is all but complete.
+constexpr std::int64_t kMemoryCommitEvery = 64;
 // GP_MAX_PAYLOAD: SQLite caps a value just under 1 GB.
 constexpr std::size_t kMaxPayload = std::size_t{900} * 1024 * 1024;
 

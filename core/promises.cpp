@@ -6,10 +6,11 @@
 //   poll        none                      payload                 PromiseNotFound
 //   delete      -> gone                   -> gone                 no-op
 //
-// A promise is stored in the oplog row of the entry that created it.  Each state change is one
-// SQLite transaction (in memory often a single statement, which is atomic by itself); a
-// worker's call writes its oplog entry in that same transaction, so the entry and the effect
-// are durable together or not at all.
+// A promise is stored in the oplog row of the entry that created it.  Each state change is
+// atomic: one SQLite transaction on a file (or one savepoint of a group commit), and in memory
+// a single statement or one savepoint of the open transaction that an in-memory host commits
+// every so often (sql::Db::defer_commits).  A worker's call writes its oplog entry in the same
+// change as its effect, so the entry and the effect are durable together or not at all.
 #include <cstring>
 #include <limits>
 
@@ -171,9 +172,13 @@ bool Host::complete_as(const Worker* recorder, const PromiseId& id, const std::u
       }
       state = changed ? State::pending : lookup(id).state;
     } else {
+      // A large payload goes in by blob I/O, which the in-memory redo log cannot replay
+      // (sql::Db::defer_commits): it is committed alone.
+      if (len > kInlinePayload) db_->flush();
       WriteTxn txn(*this);
       state = static_cast<State>(apply_complete(recorder, id, data, len));
       ticket = txn.commit();
+      if (len > kInlinePayload) db_->flush();
     }
   }
   // After the commit: waiters see it at once.  On a FULL host they read it before it is
