@@ -590,6 +590,15 @@ static void check_mode(enum mode m, int show) {
     if (strncmp(sql, "PRAGMA", 6) == 0 && strchr(sql, '=') && g_npragmas[m] < PRAGMAS_MAX)
       g_pragmas[m][g_npragmas[m]++] = strdup(sql);
   }
+  /* A FULL host commits at NORMAL and then waits for an fdatasync of the WAL before the call
+   * returns (core/wal_sync.hpp): on one connection that is one sync per commit, which is what
+   * SQLite's own FULL does inside COMMIT.  Raw gets that, not a NORMAL without any sync. */
+  if (m == MODE_FULL)
+    for (int i = 0; i < g_npragmas[m]; ++i)
+      if (strcmp(g_pragmas[m][i], "PRAGMA synchronous = NORMAL") == 0) {
+        free(g_pragmas[m][i]);
+        g_pragmas[m][i] = strdup("PRAGMA synchronous = FULL");
+      }
   if (show)
     for (int i = 0; i < g_npragmas[m]; ++i) printf("OPEN %s %s\n", kModeArg[m], g_pragmas[m][i]);
   trace_clear();
@@ -622,6 +631,7 @@ static void check_mode(enum mode m, int show) {
          "                   its pragmas:",
          kModeName[m], mo.at[0][1] - mo.at[0][0], mo.at[1][1] - mo.at[1][0], mo.at[2][1] - mo.at[2][0]);
   for (int i = 0; i < g_npragmas[m]; ++i) printf(" %s%s", g_pragmas[m][i] + 7, i + 1 < g_npragmas[m] ? "," : "");
+  if (m == MODE_FULL) printf(" (the core: NORMAL, then its own fdatasync of the WAL per commit)");
   if (m == MODE_MEMORY) {
     check_cadence(&o, &r);
     ours_close(&o);

@@ -116,7 +116,7 @@ MEMORY_COMMIT_EVERY = 64
 # The pragmas Host::open runs per mode.  Replaced by the ones gp_bench_cycle traces from the core
 # (its OPEN lines) whenever that binary is available.
 PRAGMAS: Dict[str, List[str]] = {
-    "memory": ["PRAGMA page_size = 1024", "PRAGMA application_id = 1196446257", "PRAGMA user_version = 2"],
+    "memory": ["PRAGMA page_size = 2048", "PRAGMA application_id = 1196446257", "PRAGMA user_version = 2"],
     "normal": ["PRAGMA application_id = 1196446257", "PRAGMA user_version = 2",
                "PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL"],
     "full": ["PRAGMA application_id = 1196446257", "PRAGMA user_version = 2",

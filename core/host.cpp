@@ -79,8 +79,9 @@ std::shared_ptr<Host> Host::open(const std::string& path, const HostOptions& opt
   if (!memory && sqlite3_db_readonly(db.raw(), "main") == 1) {
     throw Error(Errc::io, "cannot open database '" + path + "' for writing (read-only file or directory)");
   }
-  // Small pages: each transaction copies the pages it touches into the in-memory journal.
-  if (memory) db.exec("PRAGMA page_size = 1024");
+  // Measured per promise cycle with commits deferred (callgrind): 2,048-byte pages cost the
+  // fewest instructions, 1,024 (best when every change committed and journaled its pages) 2% more.
+  if (memory) db.exec("PRAGMA page_size = 2048");
   prepare_schema(db);  // refuses foreign or newer files before anything is written to them
   if (memory) db.defer_commits(kMemoryCommitEvery);
   if (!memory) {
