@@ -221,6 +221,7 @@ class Host : public std::enable_shared_from_this<Host> {
   State observe(const Worker& recorder, OplogKind kind, const PromiseId& id, std::optional<Bytes>& out,
                 SyncTicket& ticket);
   State read_state(const PromiseId& id, std::optional<Bytes>& out, SyncTicket& ticket);
+  State look(const Worker* recorder, OplogKind kind, const PromiseId& id, std::optional<Bytes>& out);
   // One check of an await: the payload if completed, nullopt if pending; throws if gone.
   std::optional<Bytes> try_finish_await(const Worker* recorder, const PromiseId& id);
 

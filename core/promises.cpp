@@ -223,8 +223,9 @@ Host::State Host::read_state(const PromiseId& id, std::optional<Bytes>& out, Syn
   return state;
 }
 
-std::optional<Bytes> Host::poll_as(const Worker* recorder, const PromiseId& id) {
-  std::optional<Bytes> out;
+// One look of a poll or an await: host-level a read, a worker's recorded (observe); then the
+// wait until what it saw is durable.  Throws if the promise is gone.
+Host::State Host::look(const Worker* recorder, OplogKind kind, const PromiseId& id, std::optional<Bytes>& out) {
   State state;
   SyncTicket ticket;
   {
@@ -232,11 +233,20 @@ std::optional<Bytes> Host::poll_as(const Worker* recorder, const PromiseId& id) 
     if (!recorder) {
       state = read_state(id, out, ticket);
     } else {
-      state = observe(*recorder, OplogKind::poll_promise, id, out, ticket);
+      // A worker awaiting on a file looks without the write lock first, so that it does not
+      // queue behind other writers on every check.
+      if (kind == OplogKind::await_promise && !memory_ && lookup(id).state == State::pending) return State::pending;
+      state = observe(*recorder, kind, id, out, ticket);
     }
   }
   wait_durable(ticket);
   if (state == State::gone) throw not_found(id);
+  return state;
+}
+
+std::optional<Bytes> Host::poll_as(const Worker* recorder, const PromiseId& id) {
+  std::optional<Bytes> out;
+  look(recorder, OplogKind::poll_promise, id, out);
   return out;
 }
 
@@ -262,22 +272,7 @@ Host::State Host::observe(const Worker& recorder, OplogKind kind, const PromiseI
 
 std::optional<Bytes> Host::try_finish_await(const Worker* recorder, const PromiseId& id) {
   std::optional<Bytes> out;
-  State state;
-  SyncTicket ticket;
-  {
-    std::lock_guard lock(db_mu_);
-    if (!recorder) {
-      state = read_state(id, out, ticket);
-    } else {
-      // On a file, look without the write lock first, so a waiting worker does not queue
-      // behind other writers on every check.
-      if (!memory_ && lookup(id).state == State::pending) return std::nullopt;
-      state = observe(*recorder, OplogKind::await_promise, id, out, ticket);
-    }
-  }
-  wait_durable(ticket);
-  if (state == State::pending) return std::nullopt;
-  if (state == State::gone) throw not_found(id);
+  if (look(recorder, OplogKind::await_promise, id, out) == State::pending) return std::nullopt;
   return out;
 }
 

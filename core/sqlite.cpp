@@ -241,13 +241,12 @@ void Db::recover() {
     for (std::size_t k = 0; k < n; ++k) {
       const auto& p = redo_params_[r.first_param + k];
       const int i = static_cast<int>(k + 1);
-      const char* bytes = redo_bytes_.data() + p.value;
       if (p.type == SQLITE_INTEGER) {
         sqlite3_bind_int64(q, i, p.value);
       } else if (p.type == SQLITE_TEXT) {
-        sqlite3_bind_text64(q, i, bytes, p.len, SQLITE_STATIC, SQLITE_UTF8);
+        sqlite3_bind_text64(q, i, redo_bytes_.data() + p.value, p.len, SQLITE_STATIC, SQLITE_UTF8);
       } else if (p.type == SQLITE_BLOB) {
-        sqlite3_bind_blob64(q, i, bytes, p.len, SQLITE_STATIC);
+        sqlite3_bind_blob64(q, i, redo_bytes_.data() + p.value, p.len, SQLITE_STATIC);
       } else {
         sqlite3_bind_null(q, i);
       }
