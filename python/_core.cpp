@@ -649,7 +649,8 @@ public:
     /** gp_server_start over this host (the server keeps the C host open while it runs). */
     std::unique_ptr<Server> serve(const std::string &address, std::uint16_t port,
                                   const std::optional<std::string> &token,
-                                  std::uint64_t max_body_bytes, std::int32_t threads) {
+                                  std::uint64_t max_body_bytes, std::int32_t threads,
+                                  std::int32_t request_timeout_ms, std::int32_t idle_timeout_ms) {
         const std::string addr = c_string_arg(address, "address");
         const std::string tok = c_string_arg(token.value_or(""), "token");
         gp_server_options_t opts{};
@@ -659,6 +660,8 @@ public:
         opts.token = tok.empty() ? nullptr : tok.c_str();
         opts.max_body_bytes = max_body_bytes;
         opts.threads = threads;
+        opts.request_timeout_ms = request_timeout_ms;
+        opts.idle_timeout_ms = idle_timeout_ms;
         Use use(*this, "host");
         gp_server *s = nullptr;
         check(call_without_gil([&] { return gp_server_start(&s, use.get(), &opts); }));
@@ -777,6 +780,8 @@ PYBIND11_MODULE(_core, m) {
     m.attr("PROMISE_GONE") = GP_PROMISE_GONE;
     m.attr("SERVER_DEFAULT_MAX_BODY") = static_cast<std::uint64_t>(GP_SERVER_DEFAULT_MAX_BODY);
     m.attr("SERVER_DEFAULT_THREADS") = GP_SERVER_DEFAULT_THREADS;
+    m.attr("SERVER_DEFAULT_REQUEST_TIMEOUT_MS") = GP_SERVER_DEFAULT_REQUEST_TIMEOUT_MS;
+    m.attr("SERVER_DEFAULT_IDLE_TIMEOUT_MS") = GP_SERVER_DEFAULT_IDLE_TIMEOUT_MS;
 
     m.def("errstr", [](int code) { return std::string(gp_errstr(code)); }, py::arg("code"),
           "gp_errstr: the static text for a status code.");
@@ -832,7 +837,8 @@ PYBIND11_MODULE(_core, m) {
         .def("change_ack", &Host::change_ack, "gp_host_change_ack: drains the descriptor.")
         .def("change_counter", &Host::change_counter, "gp_host_change_counter.")
         .def("serve", &Host::serve, py::arg("address"), py::arg("port"), py::arg("token"),
-             py::arg("max_body_bytes"), py::arg("threads"));
+             py::arg("max_body_bytes"), py::arg("threads"), py::arg("request_timeout_ms"),
+             py::arg("idle_timeout_ms"));
 
     py::class_<Promise>(m, "Promise", "A gp_promise handle (get-promise; host-level, records nothing).")
         .def("close", &Promise::close, "gp_promise_close (deferred until calls in progress return).")

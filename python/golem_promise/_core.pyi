@@ -50,6 +50,8 @@ PROMISE_COMPLETED: int
 PROMISE_GONE: int
 SERVER_DEFAULT_MAX_BODY: int
 SERVER_DEFAULT_THREADS: int
+SERVER_DEFAULT_REQUEST_TIMEOUT_MS: int
+SERVER_DEFAULT_IDLE_TIMEOUT_MS: int
 
 def errstr(code: int) -> str: ...
 def oplog_kind_name(kind: int) -> str: ...
@@ -107,7 +109,14 @@ class Host:
     def change_ack(self) -> None: ...
     def change_counter(self) -> int: ...
     def serve(
-        self, address: str, port: int, token: Optional[str], max_body_bytes: int, threads: int
+        self,
+        address: str,
+        port: int,
+        token: Optional[str],
+        max_body_bytes: int,
+        threads: int,
+        request_timeout_ms: int,
+        idle_timeout_ms: int,
     ) -> Server: ...
 
 class Server:

@@ -397,6 +397,8 @@ class Host:
         token: Optional[str] = None,
         max_body_bytes: Optional[int] = None,
         threads: Optional[int] = None,
+        request_timeout: Optional[float] = None,
+        idle_timeout: Optional[float] = None,
     ) -> Server:
         """Serves Golem's REST completion endpoint for this host over HTTP (docs/http.md).
 
@@ -405,12 +407,24 @@ class Host:
         request needs ``Authorization: Bearer <token>``, else 401.  ``max_body_bytes`` (default
         64 MiB) bounds request bodies (413 beyond); ``threads`` (default 64, at most 1024,
         started as needed) bound the connections served at once.  A request must arrive whole
-        within 10 s of its first byte (408 otherwise) and idle connections close after 2 s, so
-        slow or silent clients hold a thread for a bounded time.  The socket is bound before this returns; StorageError if it cannot be
-        (port in use, unknown address).  Close the returned Server, or use it with ``with``.
+        within ``request_timeout`` seconds of its first byte (default 10; 408 otherwise, and an
+        answer the client does not take in that time is abandoned), and a keep-alive connection
+        closes after ``idle_timeout`` seconds without a request (default 2), so slow or silent
+        clients hold a thread for a bounded time; both are more than 0 and at most 3600
+        (ValueError otherwise).  The socket is bound before this returns; StorageError if it
+        cannot be (port in use, unknown address).  Close the returned Server, or use it with
+        ``with``.
         """
         return Server._start(
-            self, self._handle, host, port, token=token, max_body_bytes=max_body_bytes, threads=threads
+            self,
+            self._handle,
+            host,
+            port,
+            token=token,
+            max_body_bytes=max_body_bytes,
+            threads=threads,
+            request_timeout=request_timeout,
+            idle_timeout=idle_timeout,
         )
 
     def close(self) -> None:

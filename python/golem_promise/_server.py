@@ -8,6 +8,7 @@ answered without taking the GIL.
 from __future__ import annotations
 
 from types import TracebackType
+import math
 from typing import TYPE_CHECKING, Optional, Type
 
 from . import _core
@@ -16,7 +17,15 @@ from ._errors import InvalidId
 if TYPE_CHECKING:
     from ._host import Host
 
-__all__ = ["Server", "DEFAULT_MAX_BODY_BYTES", "DEFAULT_THREADS", "MAX_THREADS"]
+__all__ = [
+    "Server",
+    "DEFAULT_MAX_BODY_BYTES",
+    "DEFAULT_THREADS",
+    "MAX_THREADS",
+    "DEFAULT_REQUEST_TIMEOUT",
+    "DEFAULT_IDLE_TIMEOUT",
+    "MAX_TIMEOUT",
+]
 
 #: Largest request body accepted when ``max_body_bytes`` is not given (64 MiB).
 DEFAULT_MAX_BODY_BYTES: int = _core.SERVER_DEFAULT_MAX_BODY
@@ -24,6 +33,12 @@ DEFAULT_MAX_BODY_BYTES: int = _core.SERVER_DEFAULT_MAX_BODY
 DEFAULT_THREADS: int = _core.SERVER_DEFAULT_THREADS
 #: Most threads a server may have.
 MAX_THREADS = 1024
+#: Seconds from a request's first byte to its last when ``request_timeout`` is not given (10).
+DEFAULT_REQUEST_TIMEOUT: float = _core.SERVER_DEFAULT_REQUEST_TIMEOUT_MS / 1000
+#: Seconds an idle keep-alive connection stays open when ``idle_timeout`` is not given (2).
+DEFAULT_IDLE_TIMEOUT: float = _core.SERVER_DEFAULT_IDLE_TIMEOUT_MS / 1000
+#: Longest either timeout may be, in seconds (one hour).
+MAX_TIMEOUT = 3600.0
 
 
 def _check_int(name: str, value: object, low: int, high: int) -> int:
@@ -32,6 +47,15 @@ def _check_int(name: str, value: object, low: int, high: int) -> int:
     if not low <= value <= high:
         raise ValueError(f"{name} must be between {low} and {high}, got {value}")
     return value
+
+
+def _timeout_ms(name: str, value: object) -> int:
+    """Seconds (int or float, 0.001..3600) as the C server's milliseconds, rounded up."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number of seconds, not {type(value).__name__}")
+    if not (math.isfinite(value) and 0 < value <= MAX_TIMEOUT):
+        raise ValueError(f"{name} must be more than 0 and at most {MAX_TIMEOUT:g} seconds, got {value!r}")
+    return max(1, math.ceil(value * 1000))
 
 
 def _encodable(text: str) -> bool:
@@ -73,6 +97,8 @@ class Server:
         token: Optional[str],
         max_body_bytes: Optional[int],
         threads: Optional[int],
+        request_timeout: Optional[float] = None,
+        idle_timeout: Optional[float] = None,
     ) -> Server:
         """Checks the arguments and starts the C server (``gp_server_start``)."""
         if not isinstance(address, str):
@@ -91,7 +117,9 @@ class Server:
                 raise InvalidId("server token must be visible ASCII characters (no spaces or control characters)")
         body = 0 if max_body_bytes is None else _check_int("max_body_bytes", max_body_bytes, 1, 2**64 - 1)
         nthreads = 0 if threads is None else _check_int("threads", threads, 1, MAX_THREADS)
-        return cls(host, handle.serve(address, port, token, body, nthreads), token)
+        request_ms = 0 if request_timeout is None else _timeout_ms("request_timeout", request_timeout)
+        idle_ms = 0 if idle_timeout is None else _timeout_ms("idle_timeout", idle_timeout)
+        return cls(host, handle.serve(address, port, token, body, nthreads, request_ms, idle_ms), token)
 
     @property
     def url(self) -> str:

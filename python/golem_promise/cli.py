@@ -21,7 +21,7 @@ from ._errors import GolemPromiseError, InvalidId, PromiseNotFound, WorkerNotFou
 from ._host import Host, OplogEntry
 from ._ids import PromiseId, WorkerId
 from ._listing import PROMISE_STATES
-from ._server import DEFAULT_THREADS, MAX_THREADS
+from ._server import DEFAULT_IDLE_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, DEFAULT_THREADS, MAX_THREADS, MAX_TIMEOUT
 
 __all__ = [
     "main",
@@ -202,7 +202,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         with _open_host(args, create=True) as host:
             with host.serve(
-                args.host, args.port, token=token, max_body_bytes=args.max_body_bytes, threads=args.threads
+                args.host,
+                args.port,
+                token=token,
+                max_body_bytes=args.max_body_bytes,
+                threads=args.threads,
+                request_timeout=args.request_timeout,
+                idle_timeout=args.idle_timeout,
             ) as server:
                 print(server.url, flush=True)
                 auth = "bearer token required" if token else "no authentication"
@@ -379,6 +385,16 @@ def _threads(text: str) -> int:
     return _bounded_int(text, "thread count", 1, MAX_THREADS)
 
 
+def _server_timeout(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid timeout {text!r}: expected seconds, e.g. 2 or 0.5") from None
+    if not (math.isfinite(value) and 0 < value <= MAX_TIMEOUT):
+        raise argparse.ArgumentTypeError(f"invalid timeout {text!r}: expected more than 0 and at most {MAX_TIMEOUT:g} seconds")
+    return value
+
+
 def _address(text: str) -> str:
     if text == "":
         raise argparse.ArgumentTypeError("the address must not be empty (127.0.0.1: local connections only)")
@@ -454,6 +470,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--threads", type=_threads, default=None, help=f"most connections served at once (default {DEFAULT_THREADS}, at most {MAX_THREADS})"
+    )
+    p.add_argument(
+        "--request-timeout",
+        type=_server_timeout,
+        default=None,
+        metavar="S",
+        help=f"seconds from a request's first byte to its last, else 408 (default {DEFAULT_REQUEST_TIMEOUT:g})",
+    )
+    p.add_argument(
+        "--idle-timeout",
+        type=_server_timeout,
+        default=None,
+        metavar="S",
+        help=f"seconds a keep-alive connection may wait for its next request (default {DEFAULT_IDLE_TIMEOUT:g})",
     )
 
     p = add(

@@ -353,6 +353,10 @@ def test_usage_errors_are_exit_1(cli: Cli) -> None:
         (["serve", "--max-body-bytes", "99999999999999999999999"], "--max-body-bytes"),
         (["serve", "--max-body-bytes", "0"], "--max-body-bytes"),
         (["serve", "--host", ""], "--host"),
+        (["serve", "--request-timeout", "0"], "--request-timeout"),
+        (["serve", "--request-timeout", "soon"], "--request-timeout"),
+        (["serve", "--idle-timeout", "3601"], "--idle-timeout"),
+        (["serve", "--idle-timeout", "nan"], "--idle-timeout"),
     ],
 )
 def test_out_of_range_serve_options_are_usage_errors(cli: Cli, args: List[str], names: str) -> None:
@@ -619,6 +623,29 @@ def test_serve_max_body_bytes_and_threads_reach_the_server(cli: Cli) -> None:
         assert (r.status, r.json()) == (413, {"error": "request body exceeds the limit of 100 bytes"})
         assert cli.run("poll", pid).code == 2
         assert complete(s.url, pid, b"small").json() is True
+    finally:
+        s.kill()
+
+
+def test_serve_request_and_idle_timeouts_reach_the_server(cli: Cli) -> None:
+    s = Serving(cli, "--request-timeout", "0.4", "--idle-timeout", "0.3")
+    try:
+        with _connect(s.url) as slow:
+            slow.sendall(b"GET /healthz HTTP/1.1\r\n")  # and nothing more
+            slow.settimeout(10)
+            t0 = time.monotonic()
+            answer = slow.recv(65536)
+            assert answer.startswith(b"HTTP/1.1 408"), answer
+            assert time.monotonic() - t0 < 5  # the default would be 10 s
+        with _connect(s.url) as idle:
+            idle.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            idle.settimeout(10)
+            t0 = time.monotonic()
+            data = b""
+            while chunk := idle.recv(65536):
+                data += chunk
+            assert data.startswith(b"HTTP/1.1 200"), data
+            assert time.monotonic() - t0 < 1.8  # closed after 0.3 s idle, not the default 2 s
     finally:
         s.kill()
 

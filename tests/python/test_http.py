@@ -465,6 +465,48 @@ def test_bad_serve_arguments() -> None:
             host.serve(port="80")  # type: ignore[arg-type]
 
 
+def test_bad_serve_timeouts() -> None:
+    with Host(":memory:") as host:
+        for name in ("request_timeout", "idle_timeout"):
+            for bad in (0, -1, 0.0, float("nan"), float("inf"), 3600.5):
+                with pytest.raises(ValueError, match=name):
+                    host.serve(**{name: bad})  # type: ignore[arg-type]
+            for wrong in ("1", True, [1]):
+                with pytest.raises(TypeError, match=name):
+                    host.serve(**{name: wrong})  # type: ignore[arg-type]
+
+
+def _read_until_closed(sock: socket.socket, limit: float) -> "tuple[bytes, float]":
+    """Everything the server sends until it closes the connection, and how long that took."""
+    t0 = time.monotonic()
+    sock.settimeout(limit)
+    data = b""
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return data, time.monotonic() - t0
+        data += chunk
+
+
+def test_request_and_idle_timeouts_reach_the_server() -> None:
+    """Both well under the defaults (10 s and 2 s), so the server acting on them shows they
+    were passed: a request line with nothing after it is answered 408, an idle keep-alive
+    connection is closed."""
+    with Host(":memory:") as host, host.serve(request_timeout=0.4, idle_timeout=0.3) as server:
+        addr = ("127.0.0.1", server.port)
+        with socket.create_connection(addr, timeout=10) as slow:
+            slow.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")  # the headers never end
+            answer, took = _read_until_closed(slow, 10)
+        assert answer.startswith(b"HTTP/1.1 408"), answer
+        assert b"400 ms" in answer
+        assert 0.3 < took < 5, took
+        with socket.create_connection(addr, timeout=10) as idle:
+            idle.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            answer, took = _read_until_closed(idle, 10)
+        assert answer.startswith(b"HTTP/1.1 200"), answer
+        assert 0.2 < took < 1.8, took  # closed after the 0.3 s idle timeout, not the default 2 s
+
+
 def test_port_in_use_is_a_storage_error_naming_the_address() -> None:
     with Host(":memory:") as host, host.serve() as first:
         with pytest.raises(StorageError, match=f"cannot listen on 127.0.0.1:{first.port}"):
