@@ -10,8 +10,9 @@ JOBS ?= $(shell nproc)
 BUILD := build
 DEMO_BUILD := build-demo
 ASAN_BUILD := build-asan
+ASAN_VENV := .venv-asan
 
-.PHONY: demo test setup venv build ctest pytest asan typecheck bench clean
+.PHONY: demo test setup venv build ctest pytest asan asan-pytest typecheck bench clean
 
 demo: setup venv
 	$(PY) -m pip install -q .
@@ -20,7 +21,7 @@ demo: setup venv
 	cmake --build $(DEMO_BUILD) -j $(JOBS) --target gp_embed
 	$(DEMO_BUILD)/examples/gp_embed
 
-test: setup venv build ctest pytest typecheck asan
+test: setup venv build ctest pytest typecheck asan asan-pytest
 	@echo "make test: all suites passed"
 
 setup:
@@ -59,9 +60,34 @@ asan:
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --test-dir $(ASAN_BUILD) --output-on-failure --no-tests=error -j $(JOBS) -E install -LE huge
 
+# The Python suites once more, against the extension module built with the same sanitizers.
+# The interpreter is not built with them, so ASan's runtime is preloaded; PYTHONMALLOC=malloc
+# lets ASan see the objects Python allocates too; leak checks are off (an interpreter leaves
+# objects to the OS at exit by design).  Child processes the tests start inherit all of it.
+$(ASAN_VENV)/.stamp: pyproject.toml
+	$(PYTHON) -m venv $(ASAN_VENV)
+	$(ASAN_VENV)/bin/python -m pip install -q --upgrade pip
+	$(ASAN_VENV)/bin/python -m pip install -q "pytest>=7"
+	touch $@
+
+# libstdc++ is preloaded too, or ASan cannot find the C++ runtime's throw in a process whose
+# program (python) does not link it.  Reports go to files (pytest captures stderr, and a
+# report ends the process), printed when the run fails.
+asan-pytest: $(ASAN_VENV)/.stamp
+	$(ASAN_VENV)/bin/python -m pip install -q . --config-settings=cmake.define.GP_SANITIZE=ON \
+	  --config-settings=cmake.build-type=RelWithDebInfo --config-settings=build-dir=$(ASAN_BUILD)/py-{wheel_tag}
+	rm -f $(ASAN_BUILD)/pytest-report.*
+	LD_PRELOAD="$$(gcc -print-file-name=libasan.so) $$(gcc -print-file-name=libstdc++.so)" \
+	  PYTHONMALLOC=malloc \
+	  ASAN_OPTIONS=detect_leaks=0:log_path=$(CURDIR)/$(ASAN_BUILD)/pytest-report \
+	  UBSAN_OPTIONS=print_stacktrace=1:log_path=$(CURDIR)/$(ASAN_BUILD)/pytest-report \
+	  $(ASAN_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/python tests/wit \
+	  || { cat $(ASAN_BUILD)/pytest-report.* 2>/dev/null; exit 1; }
+	@if ls $(ASAN_BUILD)/pytest-report.* > /dev/null 2>&1; then cat $(ASAN_BUILD)/pytest-report.*; exit 1; fi
+
 bench: setup venv
 	$(PY) -m pip install -q .
 	bash bench/run.sh
 
 clean:
-	rm -rf $(BUILD) $(DEMO_BUILD) $(ASAN_BUILD) build-bench $(VENV)
+	rm -rf $(BUILD) $(DEMO_BUILD) $(ASAN_BUILD) build-bench $(VENV) $(ASAN_VENV)
