@@ -172,13 +172,9 @@ bool Host::complete_as(const Worker* recorder, const PromiseId& id, const std::u
       }
       state = changed ? State::pending : lookup(id).state;
     } else {
-      // A large payload goes in by blob I/O, which the in-memory redo log cannot replay
-      // (sql::Db::defer_commits): it is committed alone.
-      if (len > kInlinePayload) db_->flush();
       WriteTxn txn(*this);
       state = static_cast<State>(apply_complete(recorder, id, data, len));
       ticket = txn.commit();
-      if (len > kInlinePayload) db_->flush();
     }
   }
   // After the commit: waiters see it at once.  On a FULL host they read it before it is

@@ -172,13 +172,6 @@ void Db::begin_deferred() {
   begin_->reset();
 }
 
-void Db::commit_deferred() {
-  commit_->exec();
-  commit_->reset();
-  clear_log();
-  begin_deferred();
-}
-
 void Db::clear_log() {
   redo_.clear();
   redo_params_.clear();
@@ -217,7 +210,8 @@ void Db::settle() {
     return;
   }
   if (depth_ > 0) return;  // inside a change: commit only between changes
-  if (sqlite3_total_changes64(db_) - committed_ < every_) return;
+  // A change the log cannot redo is committed before anything else can fail.
+  if (!unrecorded_ && sqlite3_total_changes64(db_) - committed_ < every_) return;
   // A statement still stepping (a caller's loop over rows) can make COMMIT fail; the
   // transaction then stays open, and the next statement tries again.
   const int rc = sqlite3_step(commit_->raw());
@@ -265,14 +259,6 @@ void Db::recover() {
             why + "); its contents can no longer be trusted: open a new host";
     throw Error(Errc::io, lost_);
   }
-}
-
-void Db::flush() {
-  if (every_ == 0) return;
-  settle();  // redoes the log first if SQLite undid the transaction
-  if (depth_ > 0) return;
-  if (redo_.empty() && !unrecorded_ && sqlite3_total_changes64(db_) == committed_) return;
-  commit_deferred();
 }
 
 Txn::Txn(Db& db, Mode mode) : db_(db) {

@@ -102,12 +102,10 @@ class Db {
   // Out of memory, SQLite may undo the whole open transaction, not just the failed statement.
   // So every write since the last commit is kept with its parameters (a redo log of a few dozen
   // rows), and the next statement first redoes them: the call that ran out of memory fails, as
-  // it would have anyway, and nothing an earlier call was told is undone.  Writes the log cannot
-  // redo (blob I/O: mark_unrecorded) are committed at once by their caller.
+  // it would have anyway, and nothing an earlier call was told is undone.  A write the log
+  // cannot redo (blob I/O: mark_unrecorded) is committed before the next statement runs.
   void defer_commits(std::int64_t every);
-  // Commits now what a deferred commit holds (nothing otherwise).  Not inside a Txn.
-  void flush();
-  // Written through something the redo log does not see; the caller commits (flush) next.
+  // Written through something the redo log does not see (blob I/O) in the current change.
   void mark_unrecorded() { unrecorded_ = every_ > 0; }
   std::int64_t last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
   int changes() const { return sqlite3_changes(db_); }
@@ -118,7 +116,6 @@ class Db {
   void settle();   // commits a full deferred transaction; redoes one SQLite undid
   void recover();  // begins again and redoes the log, or throws (the log is kept)
   void begin_deferred();
-  void commit_deferred();
   void clear_log();
   void watch(Stmt& s);  // a writing statement records each finished use in the redo log
   void record(const Stmt& s);       // a write statement finished: log it

@@ -161,7 +161,7 @@ TEST_CASE("in memory, running out of memory fails only the calls that hit it and
     e.id = w.create();
     ++oplog;
     // Every fifth payload is over 64 KiB: written by blob I/O, which the redo log cannot
-    // replay, so it is committed on its own before the calls under the limit below.
+    // replay, so it must be committed before the calls under the limit below.
     e.payload = "fine " + std::to_string(round) + (round % 5 == 4 ? std::string(70000, 'f') : "");
     int ok = -1;
     REQUIRE(gp_host_complete_promise(&ok, h, &e.id, u8(e.payload), e.payload.size()) == GP_OK);
