@@ -162,20 +162,10 @@ class RawConnection {
   std::string read_until_closed(std::chrono::milliseconds timeout, bool* closed = nullptr) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     std::string out;
-    if (closed) *closed = false;
-    for (;;) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) return out;
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
-      char buf[4096];
-      const auto n = ::recv(fd_, buf, sizeof buf, 0);
-      if (n <= 0) {
-        if (closed) *closed = true;
-        return out;
-      }
-      out.append(buf, static_cast<std::size_t>(n));
-    }
+    Read r;
+    while ((r = read_more(deadline, out)) == Read::some) {}
+    if (closed) *closed = r == Read::closed;
+    return out;
   }
 
   // One answer: what the server sends until its headers and Content-Length bytes of body have
@@ -191,14 +181,24 @@ class RawConnection {
         if (at != std::string::npos && at < end) length = std::stoul(out.substr(at + 16));
         if (out.size() >= end + 4 + length) return out;
       }
+      if (read_more(deadline, out) != Read::some) return out;
+    }
+  }
+
+  // Appends what arrives by deadline to out: some bytes, or the connection closed, or nothing
+  // before the deadline.
+  enum class Read { some, closed, timed_out };
+  Read read_more(std::chrono::steady_clock::time_point deadline, std::string& out) {
+    for (;;) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) return out;
+      if (left.count() <= 0) return Read::timed_out;
       pollfd p{fd_, POLLIN, 0};
       if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
       char buf[4096];
       const auto n = ::recv(fd_, buf, sizeof buf, 0);
-      if (n <= 0) return out;
+      if (n <= 0) return Read::closed;
       out.append(buf, static_cast<std::size_t>(n));
+      return Read::some;
     }
   }
 
