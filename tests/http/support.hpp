@@ -46,7 +46,10 @@ struct Served {
   uint16_t port = 0;
   std::string worker_name = "worker-1";
 
-  explicit Served(const char* token = nullptr, uint64_t max_body = 0, const char* path = ":memory:") {
+  explicit Served(const char* token = nullptr, uint64_t max_body = 0, const char* path = ":memory:")
+      : Served(with_token(token, max_body), path) {}
+  // Served with these server options (token, limits, timeouts, threads).
+  explicit Served(const gp_server_options_t& opts, const char* path = ":memory:") {
     GP_REQUIRE_OK(gp_host_open(&host, path, nullptr));
     gp_uuid_t component{};
     GP_REQUIRE_OK(gp_uuid_parse(&component, kComponent));
@@ -54,9 +57,6 @@ struct Served {
     GP_REQUIRE_OK(gp_worker_id_make(&wid, &component, worker_name.c_str()));
     GP_REQUIRE_OK(gp_worker_open(&worker, host, &wid));
     GP_REQUIRE_OK(gp_worker_create_promise(&promise, worker));
-    gp_server_options_t opts = server_options();
-    opts.token = token;
-    opts.max_body_bytes = max_body;
     GP_REQUIRE_OK(gp_server_start(&server, host, &opts));
     GP_REQUIRE_OK(gp_server_port(&port, server));
   }
@@ -67,6 +67,13 @@ struct Served {
   }
   Served(const Served&) = delete;
   Served& operator=(const Served&) = delete;
+
+  static gp_server_options_t with_token(const char* token, uint64_t max_body) {
+    gp_server_options_t opts = server_options();
+    opts.token = token;
+    opts.max_body_bytes = max_body;
+    return opts;
+  }
 
   std::string base() const { return std::string("/v1/components/") + kComponent + "/workers/" + worker_name; }
   std::string complete_path() const { return base() + "/complete"; }

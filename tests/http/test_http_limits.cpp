@@ -21,39 +21,17 @@ namespace {
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 // A server over a host with one pending promise, with the given timeouts and threads (0 = default).
-struct LimitedServer {
-  gp_host* host = nullptr;
-  gp_worker* worker = nullptr;
-  gp_promise_id_t promise{};
-  gp_server* server = nullptr;
-  uint16_t port = 0;
-
-  LimitedServer(int32_t request_timeout_ms, int32_t idle_timeout_ms, int32_t threads = 0) {
-    GP_REQUIRE_OK(gp_host_open(&host, ":memory:", nullptr));
-    gp_uuid_t component{};
-    GP_REQUIRE_OK(gp_uuid_parse(&component, kComponent));
-    gp_worker_id_t wid{};
-    GP_REQUIRE_OK(gp_worker_id_make(&wid, &component, "worker-1"));
-    GP_REQUIRE_OK(gp_worker_open(&worker, host, &wid));
-    GP_REQUIRE_OK(gp_worker_create_promise(&promise, worker));
+struct LimitedServer : Served {
+  LimitedServer(int32_t request_timeout_ms, int32_t idle_timeout_ms, int32_t threads = 0)
+      : Served(limits(request_timeout_ms, idle_timeout_ms, threads)) {}
+  static gp_server_options_t limits(int32_t request_timeout_ms, int32_t idle_timeout_ms, int32_t threads) {
     gp_server_options_t opts = server_options();
     opts.request_timeout_ms = request_timeout_ms;
     opts.idle_timeout_ms = idle_timeout_ms;
     opts.threads = threads;
-    GP_REQUIRE_OK(gp_server_start(&server, host, &opts));
-    GP_REQUIRE_OK(gp_server_port(&port, server));
+    return opts;
   }
-  ~LimitedServer() {
-    gp_server_stop(&server);
-    gp_worker_close(&worker);
-    gp_host_close(&host);
-  }
-  LimitedServer(const LimitedServer&) = delete;
-  LimitedServer& operator=(const LimitedServer&) = delete;
 
-  std::string complete_path() const {
-    return std::string("/v1/components/") + kComponent + "/workers/worker-1/complete";
-  }
   std::string complete_body() const { return body_for(promise.oplog_idx, "[1]"); }
   std::string post_head(std::size_t length) const {
     return "POST " + complete_path() + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: " + std::to_string(length) +
