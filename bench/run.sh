@@ -10,7 +10,9 @@
 # asyncio.Futures: time to all woken, memory per wait; bench/bench_aio.py); then the HTTP endpoint
 # (issue 4: completions/s over HTTP with keep-alive from Python client processes, on a memory and
 # a file host, next to gp_host_complete_promise from as many C threads (gp_bench_complete) and
-# Host.complete_promise from as many Python threads; bench/bench_http.py).
+# Host.complete_promise from as many Python threads; bench/bench_http.py); then components (issue 20:
+# a create + complete + await + delete round trip from inside a component next to the same calls
+# through the Python package, and start-up cold and cached; bench/bench_components.py).
 #
 #   bench/run.sh            the full run (several minutes; the first run also populates a file of
 #                           1,000,000 promises in the data directory, kept for later runs)
@@ -18,6 +20,7 @@
 #   bench/run.sh --replay   only the replay benchmarks (with --quick: their smoke test)
 #   bench/run.sh --aio      only the asyncio benchmark (with --quick: its smoke test; builds nothing)
 #   bench/run.sh --http     only the HTTP benchmark (with --quick: its smoke test)
+#   bench/run.sh --components  only the components benchmark (with --quick: its smoke test; builds nothing)
 #
 # Environment: PYTHON (default .venv/bin/python if present, else python3) must have golem_promise
 # installed for the Python part, which otherwise skips; GP_BENCH_DIR is where file hosts are
@@ -30,12 +33,14 @@ extra=()
 replay_only=0
 aio_only=0
 http_only=0
+components_only=0
 for arg in "$@"; do
   case "$arg" in
     --quick) extra+=(--quick) ;;
     --replay) replay_only=1 ;;
     --aio) aio_only=1 ;;
     --http) http_only=1 ;;
+    --components) components_only=1 ;;
     -h | --help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench/run.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
   esac
@@ -66,6 +71,17 @@ aio() {
         row[$3], f("n"), f("woken_ms"), f("vs_future"), f("completing_ms"), f("heap_b"), f("rss_b"), f("threads")
     }' "$build/bench-aio.txt"
 }
+components() {
+  mkdir -p "$build"
+  echo
+  echo "== components (issue 20): $python bench/bench_components.py"
+  "$python" "$root/bench/bench_components.py" ${extra[@]+"${extra[@]}"} | tee "$build/bench-components.txt"
+}
+if [ "$components_only" = 1 ]; then
+  components
+  exit 0
+fi
+
 if [ "$aio_only" = 1 ]; then
   aio
   exit 0
@@ -209,3 +225,4 @@ awk "$awk_f"'
 replay
 aio
 http_bench
+components

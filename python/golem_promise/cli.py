@@ -1,4 +1,4 @@
-"""The ``golem-promise`` command: serve, create, complete, poll, await, delete, list, oplog.
+"""The ``golem-promise`` command: serve, create, complete, poll, await, delete, list, oplog, run.
 
 Installed as a console script by ``pip install``; ``python -m golem_promise.cli`` runs it too.
 Every subcommand works on one host database (``--db PATH``, default ``$GOLEM_PROMISE_DB`` or
@@ -33,6 +33,9 @@ __all__ = [
     "EXIT_TIMEOUT",
     "EXIT_NOT_FOUND",
     "EXIT_INTERRUPTED",
+    "EXIT_BAD_COMPONENT",
+    "EXIT_BAD_INVOCATION",
+    "EXIT_TRAP",
 ]
 
 PROG = "golem-promise"
@@ -50,6 +53,12 @@ EXIT_PENDING = 2
 EXIT_TIMEOUT = 3
 #: The promise (or, for ``oplog`` and ``list --worker``, the worker) does not exist.
 EXIT_NOT_FOUND = 4
+#: ``run``: the component file is missing, unreadable, or not a valid component.
+EXIT_BAD_COMPONENT = 5
+#: ``run``: no such export, or arguments that do not fit its WIT signature.
+EXIT_BAD_INVOCATION = 6
+#: ``run``: the invocation trapped (an exception in the component, an unimplemented import).
+EXIT_TRAP = 7
 #: Interrupted by Ctrl-C (128 + SIGINT), except ``serve``, for which Ctrl-C is the clean stop.
 EXIT_INTERRUPTED = 130
 
@@ -61,10 +70,16 @@ exit codes:
   {EXIT_TIMEOUT}    await: timed out; the promise is still pending
   {EXIT_NOT_FOUND}    the promise does not exist (never created or deleted); for oplog and
        list --worker, the worker does not exist
+  {EXIT_BAD_COMPONENT}    run: the component file is missing or not a valid component
+  {EXIT_BAD_INVOCATION}    run: no such export, or arguments that do not fit its signature
+  {EXIT_TRAP}    run: the invocation trapped (an exception in the component, an import
+       golem-promise does not implement)
   {EXIT_INTERRUPTED}  interrupted by Ctrl-C (serve stops cleanly with 0 instead)
 
 environment:
   {DB_ENV}   database used when --db is not given (default ./{DEFAULT_DB})
+  GOLEM_PROMISE_CACHE_DIR  run: compiled-component cache (default
+       $XDG_CACHE_HOME/golem-promise/components or ~/.cache/golem-promise/components)
   {TOKEN_ENV}  bearer token for serve when --token is not given
 """
 
@@ -234,6 +249,55 @@ def cmd_create(args: argparse.Namespace) -> int:
     with _open_host(args, create=True) as host:
         worker = host.worker(wid.component_id, wid.worker_name, live=True)
         print(worker.create_promise(), flush=True)
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Loads a component, invokes one export as the worker, prints the result as JSON."""
+    # Imported here: only run needs wasmtime, and it takes a moment to load.
+    from .components import ComponentTrap, ExportNotFound, InvalidArguments, InvalidComponent, load_component
+
+    def progress(line: str) -> None:
+        print(f"{PROG} run: {line}", file=sys.stderr, flush=True)
+
+    path = _utf8(args.component, "component path")
+    try:
+        component = load_component(path, cache=not args.no_cache, cache_dir=args.cache_dir, progress=progress)
+    except InvalidComponent as e:
+        raise CliError(e.message, EXIT_BAD_COMPONENT) from None
+    if args.list_exports:
+        for name, signature in component.exports.items():
+            print(f"{name}\t{signature}")
+        return EXIT_OK
+    if args.invoke is None:
+        raise CliError("--invoke EXPORT is required (--list-exports shows the exports)")
+    if args.worker is None:
+        raise CliError("--worker UUID/WORKER_NAME is required")
+    values = []
+    for i, text in enumerate(args.args, start=1):
+        try:
+            values.append(json.loads(_utf8(text, f"argument {i}"), parse_constant=_reject_constant, parse_float=_finite_float))
+        except ValueError as e:
+            raise CliError(f"argument {i} is not valid JSON ({e}); strings are quoted: '\"text\"'", EXIT_BAD_INVOCATION) from None
+    wid = _worker_id(args.worker)
+    try:
+        name = component.resolve_export(args.invoke)
+    except ExportNotFound as e:
+        raise CliError(e.message, EXIT_BAD_INVOCATION) from None
+    with _open_host(args, create=True) as host:
+        # live: a new invocation continues the worker's oplog (resuming one is step two).
+        worker = host.worker(wid.component_id, wid.worker_name, live=True)
+        instance = component.instantiate(worker)
+        try:
+            result = instance.invoke(name, values)
+        except InvalidArguments as e:
+            raise CliError(e.message, EXIT_BAD_INVOCATION) from None
+        except ComponentTrap as e:
+            raise CliError(e.message, EXIT_TRAP) from None
+        finally:
+            instance.close()
+    sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
     return EXIT_OK
 
 
@@ -565,6 +629,27 @@ def build_parser() -> argparse.ArgumentParser:
         "digits) are null for entries without a payload; timestamp_us is µs since the epoch.",
     )
     p.add_argument("worker_id", metavar="WORKER_ID", help="UUID/WORKER_NAME")
+
+    p = add(
+        "run",
+        cmd_run,
+        "invoke an export of a Golem component",
+        "Load COMPONENT (a WebAssembly component importing golem:api/host, as deployed to\n"
+        "Golem), invoke EXPORT as the worker WORKER_ID, and print the result as one JSON line.\n"
+        "Its promise calls use the database: while it awaits, 'golem-promise complete' or\n"
+        "'golem-promise serve' in another process completes the promise.  ARGS are JSON\n"
+        "values typed by the export's WIT signature (docs/components.md): records as objects,\n"
+        "options as value or null, results as {\"ok\": v} / {\"err\": v}, list<u8> as an\n"
+        "array of numbers.  EXPORT is written as Golem's CLI does: golem:it/api.{run-approval}.\n"
+        "Compiled code is cached (see GOLEM_PROMISE_CACHE_DIR); the first start compiles.",
+    )
+    p.add_argument("component", metavar="COMPONENT", help="the component file (.wasm, or component text .wat)")
+    p.add_argument("--worker", metavar="WORKER_ID", default=None, help="UUID/WORKER_NAME the invocation runs as (created if needed)")
+    p.add_argument("--invoke", metavar="EXPORT", default=None, help="the export to call, e.g. golem:it/api.{run-approval}")
+    p.add_argument("args", metavar="ARGS", nargs="*", help="the export's arguments, one JSON value each")
+    p.add_argument("--list-exports", action="store_true", help="print each export and its WIT signature, and exit")
+    p.add_argument("--no-cache", action="store_true", help="compile without reading or writing the cache")
+    p.add_argument("--cache-dir", metavar="DIR", default=None, help="compiled-code cache (default $GOLEM_PROMISE_CACHE_DIR or ~/.cache/golem-promise/components)")
     return parser
 
 
@@ -586,7 +671,14 @@ def _fail(command: Optional[str], message: str, code: int) -> int:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Runs the command line and returns the exit code (the console script exits with it)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    # run's JSON arguments may follow its options; argparse gives positionals after options
+    # back as extras (bpo-14191), so they are collected here.
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        unknown = [x for x in extras if x.startswith("--") or args.command != "run"]
+        if unknown:
+            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+        args.args = list(args.args) + extras
     command: Optional[str] = args.command
     func: Callable[[argparse.Namespace], int] = args.func
     try:

@@ -13,6 +13,12 @@ Fixtures:
 ``golem_server``
     ``golem_host``'s HTTP completion endpoint (:class:`GolemServer`: ``url``, ``token``,
     ``server``), with a random bearer token.
+``golem_component``
+    A loader of components under test on ``golem_host``: ``golem_component(path)`` gives a
+    :class:`~golem_promise.components.testing.ComponentRunner` whose ``start(export, args,
+    worker=...)`` runs an invocation on a thread; complete the promise it awaits
+    (``awaited_promise()``) through the host, HTTP or another component, then check
+    ``result()`` and the worker's oplog.  Instances are dropped after the test.
 ``check_replay``
     ``golem_promise.testing``'s replay checker: call it with a worker function; it fails the
     test if a replay of the function diverges (docs/replay.md).
@@ -29,7 +35,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Iterator, List, Optional, Union
 
 import pytest
 
@@ -37,6 +43,11 @@ from ._host import Host, Worker
 from ._host_module import install_host_module, uninstall_host_module
 from ._ids import ComponentId
 from ._server import Server
+
+if TYPE_CHECKING:
+    import os
+
+    from .components.testing import ComponentRunner
 
 __all__ = ["GolemServer", "TEST_COMPONENT"]
 
@@ -139,6 +150,27 @@ def golem_server(golem_host: Host) -> Iterator[GolemServer]:
     token = secrets.token_urlsafe(16)
     with serve(token=token) as server:
         yield GolemServer(server.url, token, server)
+
+
+@pytest.fixture
+def golem_component(golem_host: Host) -> Iterator[Callable[..., "ComponentRunner"]]:
+    """Loads components for the test on ``golem_host``: ``golem_component(path, **load_options)``.
+
+    ``load_options`` go to :func:`golem_promise.components.load_component` (``cache``,
+    ``cache_dir``).  Imported on first use: wasmtime is loaded only by tests that run components.
+    """
+    from .components.testing import ComponentRunner
+
+    runners: List[ComponentRunner] = []
+
+    def load(path: Union[str, "os.PathLike[str]"], **load_options: Any) -> ComponentRunner:
+        runner = ComponentRunner.load(path, golem_host, **load_options)
+        runners.append(runner)
+        return runner
+
+    yield load
+    for runner in runners:
+        runner.close()
 
 
 def _check_replay_unavailable() -> Callable[..., Any]:

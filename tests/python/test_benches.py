@@ -80,3 +80,13 @@ def test_bench_replay_prints_the_file_host_ratio_issue_6_asks_for(tmp_path: Path
         assert int(fields["calls"]) == 2000 and float(fields["ratio"]) > 0
     target = [line for line in out.splitlines() if line.startswith("issue 6 target")]
     assert len(target) == 1 and "file-normal" in target[0] and "memory" not in target[0]
+
+
+def test_bench_components_prints_inside_and_python_round_trips_and_start_up() -> None:
+    out = _run(str(BENCH / "bench_components.py"), "--quick")
+    result = next(line for line in out.splitlines() if line.startswith("RESULT "))
+    fields: Dict[str, str] = dict(kv.split("=", 1) for kv in result.split()[1:])
+    for key in ("component_rt_us", "python_rt_us", "ratio", "cold_start_ms", "cached_start_ms"):
+        assert float(fields[key]) > 0, key
+    assert "from inside the component" in out and "through the Python package" in out
+    assert "cold (compile)" in out and "cached (second start)" in out

@@ -27,7 +27,7 @@ from http_client import Response, complete, complete_body, keep_alive_connection
 
 COMPONENT = "a1a2a3a4-b1b2-c1c2-d1d2-d3d4d5d6d7d8"
 WORKER = f"{COMPONENT}/alice"
-SUBCOMMANDS = ["serve", "create", "complete", "poll", "await", "delete", "list", "oplog"]
+SUBCOMMANDS = ["serve", "create", "complete", "poll", "await", "delete", "list", "oplog", "run"]
 
 
 def _find_cli() -> str:

@@ -14,13 +14,14 @@ from typing import Callable, Iterator, List, Set, Tuple
 import pytest
 
 import golem_promise as gp
-from golem_promise import aio, cli, handles, pytest_plugin, testing
+from golem_promise import aio, cli, components, handles, pytest_plugin, testing
+from golem_promise.components import testing as component_testing
 
 GUIDE = (Path(__file__).resolve().parents[2] / "docs" / "python.md").read_text(encoding="utf-8")
 # What test_docs.py executes: every ```python block.
 EXAMPLES = "\n".join(m.group(2) for m in re.finditer(r"^```python( pytest)?\n(.*?)^```$", GUIDE, re.S | re.M))
 
-MODULES = [gp, aio, handles, testing, pytest_plugin, cli]
+MODULES = [gp, aio, handles, testing, pytest_plugin, cli, components, component_testing]
 # The classes whose methods, properties and fields users call.
 CLASSES = [
     gp.Host, gp.Worker, gp.Server, gp.GetPromiseResult, gp.Pollable, gp.Uuid, gp.ComponentId,

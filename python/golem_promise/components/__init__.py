@@ -1,0 +1,487 @@
+"""Run real Golem components (WebAssembly importing ``golem:api/host``) against golem-promise.
+
+A component built for Golem (componentize-py, cargo-component, ...) is loaded from its file,
+its promise imports are linked to a golem-promise :class:`~golem_promise.Worker`, WASI p2 comes
+from wasmtime, and every other import traps with a message naming it::
+
+    from golem_promise import Host
+    from golem_promise.components import load_component
+
+    component = load_component("approval.wasm")          # compiled once, then cached on disk
+    with Host("approvals.db") as host:
+        worker = host.worker(component.component_id, "approval-1")
+        with component.instantiate(worker) as instance:
+            result = instance.invoke("golem:it/api.{run-approval}", ["order-7"])
+
+Arguments and results are JSON values typed by the export's WIT signature, written as Golem's
+REST API writes them (docs/components.md).  An invocation runs on the calling thread; while it
+awaits a promise, any thread or process (``golem-promise complete``, the HTTP endpoint, another
+component) completes it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import gc
+import hashlib
+import os
+import sys
+import threading
+import time
+import uuid as _uuid
+import weakref
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Protocol, Sequence, Union
+
+import wasmtime
+from wasmtime import component as wc
+
+from .._errors import GolemPromiseError
+from .._host import Worker
+from .._ids import ComponentId, PromiseId
+from ._cache import CACHE_ENV, cache_key, default_cache_dir, read_cached, wasmtime_version, write_cached
+from ._link import GOLEM_HOST, HostCallError, Linked, link, split_export, wit_signature
+from ._values import ArgumentError, args_from_json, to_json, type_name
+
+__all__ = [
+    "Component",
+    "ComponentInstance",
+    "ComponentError",
+    "InvalidComponent",
+    "ExportNotFound",
+    "InvalidArguments",
+    "ComponentTrap",
+    "UnimplementedImport",
+    "load_component",
+    "default_cache_dir",
+    "CACHE_ENV",
+]
+
+
+class ComponentError(GolemPromiseError):
+    """Base class of the errors of running components."""
+
+
+class InvalidComponent(ComponentError):
+    """The file is missing, unreadable, not a WebAssembly component, or cannot be compiled."""
+
+
+class ExportNotFound(ComponentError, LookupError):
+    """The component exports no function of that name; ``available`` lists the ones it has."""
+
+    def __init__(self, message: str, available: Sequence[str] = ()) -> None:
+        """The message and the export names the component does have."""
+        super().__init__(message)
+        self.available = list(available)
+
+
+class InvalidArguments(ComponentError, ValueError):
+    """JSON arguments that do not fit the export's WIT signature; the message names the parameter."""
+
+
+class ComponentTrap(ComponentError):
+    """The invocation trapped: a WebAssembly trap, an uncaught exception in the component, or a
+    failing host call.  ``component_message`` is the last line the component wrote on stderr
+    before trapping (for componentize-py, the exception's ``Type: message``), if any.
+    """
+
+    def __init__(self, message: str, component_message: Optional[str] = None) -> None:
+        """The trap's one-line description and what the component last said on stderr."""
+        super().__init__(message)
+        self.component_message = component_message
+
+
+class UnimplementedImport(ComponentTrap):
+    """The component called an import golem-promise does not implement; ``function`` names it
+    (``interface#function``)."""
+
+    def __init__(self, message: str, function: str) -> None:
+        """The trap's message and the ``interface#function`` called."""
+        super().__init__(message)
+        self.function = function
+
+
+class BinaryOutput(Protocol):
+    """Where a component's stdout or stderr goes: any binary stream (``sys.stdout.buffer``, a file)."""
+
+    def write(self, data: bytes, /) -> Any:
+        """Writes the bytes."""
+
+    def flush(self) -> Any:
+        """Flushes what was written."""
+
+
+_ENGINE: Optional[wasmtime.Engine] = None
+_ENGINE_LOCK = threading.Lock()
+
+
+def _engine() -> wasmtime.Engine:
+    """One engine per process: compiled components are shared by every instance made from them."""
+    global _ENGINE
+    with _ENGINE_LOCK:
+        if _ENGINE is None:
+            _ENGINE = wasmtime.Engine()
+        return _ENGINE
+
+
+def _export_names(engine: wasmtime.Engine, ctype: Any) -> Dict[str, Any]:
+    """Every exported function: ``name`` at the root, ``iface.{name}`` inside an exported instance."""
+    out: Dict[str, Any] = {}
+    for name, ext in ctype.exports(engine).items():
+        ty = ext.ty
+        if isinstance(ty, wc.FuncType):
+            out[name] = ty
+        elif isinstance(ty, wc.ComponentInstanceType):
+            if name == "exports":  # componentize-py's own initialiser, not the user's code
+                continue
+            for member, mext in ty.exports(engine).items():
+                if isinstance(mext.ty, wc.FuncType) and not member.startswith("["):
+                    out[f"{name}.{{{member}}}"] = mext.ty
+    return out
+
+
+class Component:
+    """A compiled component: its imports, exports and WIT signatures.  Make with :func:`load_component`."""
+
+    def __init__(self, path: Path, wasm_sha256: str, compiled: wc.Component, *, from_cache: bool, compile_seconds: float) -> None:
+        """Use :func:`load_component`."""
+        self._path = path
+        self._sha256 = wasm_sha256
+        self._compiled = compiled
+        self._engine = _engine()
+        ctype = compiled.type
+        self._imports = ctype.imports(self._engine)
+        self._exports = _export_names(self._engine, ctype)
+        self.from_cache = from_cache
+        self.compile_seconds = compile_seconds
+
+    @property
+    def path(self) -> Path:
+        """The component file."""
+        return self._path
+
+    @property
+    def sha256(self) -> str:
+        """The SHA-256 of the component file's bytes (hex)."""
+        return self._sha256
+
+    @property
+    def component_id(self) -> ComponentId:
+        """A component id derived from the file's hash (stable for the same bytes), for workers
+        of this component when the caller has no id of its own."""
+        return ComponentId.from_uuid(_uuid.UUID(bytes=bytes.fromhex(self._sha256[:32]), version=4))
+
+    @property
+    def imports(self) -> List[str]:
+        """The names of the component's imports (interfaces such as ``golem:api/host@1.1.7``)."""
+        return list(self._imports)
+
+    @property
+    def golem_host_versions(self) -> List[str]:
+        """The ``golem:api/host`` 1.1.x interfaces the component imports (usually one)."""
+        return [n for n in self._imports if GOLEM_HOST.match(n)]
+
+    @property
+    def exports(self) -> Dict[str, str]:
+        """Every callable export by the name :meth:`ComponentInstance.invoke` takes, with its WIT signature."""
+        return {name: wit_signature(fty) for name, fty in self._exports.items()}
+
+    def resolve_export(self, name: str) -> str:
+        """The canonical export name (``iface.{fn}``) for ``name``; ExportNotFound if there is none."""
+        if name in self._exports:
+            return name
+        iface, fn = split_export(name)
+        candidates = [f"{iface}.{{{fn}}}"] if iface else [n for n in self._exports if n.endswith(f".{{{fn}}}")]
+        found = [c for c in candidates if c in self._exports]
+        if len(found) == 1:
+            return found[0]
+        available = sorted(self._exports)
+        if len(found) > 1:
+            raise ExportNotFound(f"export {name!r} is ambiguous: {', '.join(sorted(found))}", available)
+        listed = ", ".join(available) if available else "none"
+        raise ExportNotFound(f"the component exports no function {name!r} (it exports: {listed})", available)
+
+    def instantiate(
+        self,
+        worker: Worker,
+        *,
+        stdout: Optional[BinaryOutput] = None,
+        stderr: Optional[BinaryOutput] = None,
+    ) -> ComponentInstance:
+        """A new instance whose promise calls act for ``worker``.
+
+        The component's stdout and stderr go to ``stdout`` / ``stderr`` (binary streams;
+        default: this process's).  Instantiating calls no import.
+        """
+        return ComponentInstance(self, worker, stdout=stdout, stderr=stderr)
+
+    def __repr__(self) -> str:
+        return f"Component({str(self._path)!r}, sha256={self._sha256[:12]}..., from_cache={self.from_cache})"
+
+
+def load_component(
+    path: Union[str, "os.PathLike[str]"],
+    *,
+    cache: bool = True,
+    cache_dir: Union[str, "os.PathLike[str]", None] = None,
+    progress: Optional[Callable[[str], None]] = None,
+) -> Component:
+    """Loads and compiles the component at ``path``.
+
+    Compiled code is cached in ``cache_dir`` (default :func:`default_cache_dir`: the folder
+    ``$GOLEM_PROMISE_CACHE_DIR``, else ``$XDG_CACHE_HOME/golem-promise/components``, else
+    ``~/.cache/golem-promise/components``), keyed by the file's SHA-256 and the wasmtime version,
+    so a later load of the same bytes skips compiling.  ``cache=False`` neither reads nor writes
+    it.  ``progress`` is called with a line before and after a compile (which takes seconds).
+    InvalidComponent if the file cannot be read or is not a valid component.
+    """
+    file = Path(os.fspath(path))
+    try:
+        wasm = file.read_bytes()
+    except OSError as e:
+        raise InvalidComponent(f"cannot read component {str(file)!r}: {e.strerror or e}") from None
+    source: Union[bytes, str] = wasm
+    if wasm[:4] != b"\0asm":
+        # The component text format, as wasm-tools prints it, compiles as it is.
+        try:
+            text = wasm.decode("utf-8")
+        except UnicodeDecodeError:
+            text = ""
+        if not text.lstrip().startswith(("(component", ";;")):
+            raise InvalidComponent(f"{str(file)!r} is not a WebAssembly component (no \\0asm header, nor component text)")
+        source = text
+    if len(wasm) >= 8 and wasm[4:8] == b"\x01\x00\x00\x00":
+        raise InvalidComponent(f"{str(file)!r} is a core WebAssembly module, not a component (build it with componentize-py, cargo component or wasm-tools component new)")
+    engine = _engine()
+    digest = hashlib.sha256(wasm).hexdigest()
+    folder = Path(os.fspath(cache_dir)) if cache_dir is not None else default_cache_dir()
+    key = cache_key(wasm)
+    if cache:
+        cached = read_cached(folder, key)
+        if cached is not None:
+            # Read into memory rather than deserialize_file's mapping: a cache file truncated
+            # or rewritten in place while mapped would kill the process with SIGBUS.
+            try:
+                compiled = wc.Component.deserialize(engine, cached.read_bytes())
+                return Component(file, digest, compiled, from_cache=True, compile_seconds=0.0)
+            except (wasmtime.WasmtimeError, OSError):
+                pass  # a damaged, foreign or unreadable cache file: compile again and replace it
+    if progress is not None:
+        progress(f"compiling {file.name} ({len(wasm) / 1e6:.1f} MB); the compiled code is cached for later starts" if cache else f"compiling {file.name} ({len(wasm) / 1e6:.1f} MB)")
+    start = time.monotonic()
+    try:
+        compiled = wc.Component(engine, source)
+    except wasmtime.WasmtimeError as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else "invalid"
+        raise InvalidComponent(f"{str(file)!r} is not a valid component: {first}") from None
+    seconds = time.monotonic() - start
+    if progress is not None:
+        progress(f"compiled {file.name} in {seconds:.1f} s")
+    if cache:
+        write_cached(folder, key, bytes(compiled.serialize()))
+    return Component(file, digest, compiled, from_cache=False, compile_seconds=seconds)
+
+
+class _Output:
+    """A component's stdout or stderr: passed on as written, the last lines kept for trap messages."""
+
+    def __init__(self, sink: Optional[BinaryOutput], fallback: Callable[[], BinaryOutput]) -> None:
+        self._sink = sink
+        self._fallback = fallback
+        self.tail = b""
+
+    def write(self, data: bytes) -> None:
+        sink = self._sink if self._sink is not None else self._fallback()
+        sink.write(data)
+        sink.flush()
+        self.tail = (self.tail + data)[-4096:]
+
+    def what_it_said(self) -> Optional[str]:
+        """The exception line of the last Python traceback written, else the last line.
+
+        componentize-py prints the traceback and then its runtime's panic note; the
+        exception's ``Type: message`` is the first unindented line after "Traceback".
+        """
+        lines = [ln.rstrip() for ln in self.tail.decode("utf-8", "replace").splitlines() if ln.strip()]
+        for i in range(len(lines) - 1, -1, -1):
+            if lines[i].startswith("Traceback (most recent call last):"):
+                for line in lines[i + 1 :]:
+                    if not line[:1].isspace():
+                        return line
+                break
+        return lines[-1].strip() if lines else None
+
+
+def _stdout() -> BinaryOutput:
+    return sys.stdout.buffer
+
+
+def _stderr() -> BinaryOutput:
+    return sys.stderr.buffer
+
+
+# Instances still open when the interpreter exits are closed first: dropping a store flushes
+# the component's output through our Python callbacks, which a finalizing interpreter cannot run.
+_LIVE: "weakref.WeakSet[ComponentInstance]" = weakref.WeakSet()
+
+
+@atexit.register
+def _close_live_instances() -> None:
+    for instance in list(_LIVE):
+        instance.close()
+    gc.collect()  # stores held only by reference cycles go now too
+
+
+class ComponentInstance:
+    """One instance of a component acting for one worker.  Invocations run one at a time.
+
+    An instance keeps its memory between invocations, as a Golem worker does.  After a trap a
+    WebAssembly instance refuses further calls, so the next :meth:`invoke` starts a fresh one
+    (the component's in-memory state is lost; the worker's oplog and promises stay).
+    """
+
+    def __init__(self, component: Component, worker: Worker, *, stdout: Optional[BinaryOutput] = None, stderr: Optional[BinaryOutput] = None) -> None:
+        """Use :meth:`Component.instantiate`."""
+        self._component = component
+        self._worker = worker
+        self._stdout = _Output(stdout, _stdout)
+        self._stderr = _Output(stderr, _stderr)
+        self._lock = threading.Lock()
+        self._instance: Optional[wc.Instance] = None
+        self._store: Optional[wasmtime.Store] = None
+        self._linked: Optional[Linked] = None
+        self.unimplemented_imports: List[str] = []
+        self._closed = False
+        self._start()
+        _LIVE.add(self)
+
+    def _start(self) -> None:
+        engine = self._component._engine
+        store = wasmtime.Store(engine)
+        wasi = wasmtime.WasiConfig()
+        wasi.stdout_custom = self._stdout.write
+        wasi.stderr_custom = self._stderr.write
+        store.set_wasi(wasi)
+        linker = wc.Linker(engine)
+        linked = Linked(self._worker, lambda: None)
+        self.unimplemented_imports = link(linker, engine, self._component._imports, linked)
+        try:
+            instance = linker.instantiate(store, self._component._compiled)
+        except wasmtime.WasmtimeError as e:
+            raise InvalidComponent(f"cannot instantiate {self._component.path.name}: {_first_line(e)}") from None
+        self._store, self._instance, self._linked = store, instance, linked
+
+    @property
+    def worker(self) -> Worker:
+        """The worker this instance's promise calls act for."""
+        return self._worker
+
+    @property
+    def component(self) -> Component:
+        """The component this is an instance of."""
+        return self._component
+
+    @property
+    def awaiting_promise(self) -> Optional[PromiseId]:
+        """The promise the running invocation is blocked on in await-promise, else None."""
+        linked = self._linked
+        return None if linked is None else linked.awaiting
+
+    @property
+    def host_calls(self) -> int:
+        """How many host calls (Golem functions and stubs, not WASI) the current instance made."""
+        return 0 if self._linked is None else self._linked.calls
+
+    def invoke(self, export: str, args: Sequence[Any] = ()) -> Any:
+        """Calls ``export`` with JSON ``args`` and returns its result as JSON (None if it has none).
+
+        ``export`` is ``iface.{fn}`` as Golem's CLI writes it (``golem:it/api.{create}``), or a
+        bare function name when it is unambiguous.  Raises ExportNotFound, InvalidArguments
+        (naming the parameter and its WIT type) or ComponentTrap / UnimplementedImport.
+        """
+        if self._closed:
+            raise ComponentError("the component instance is closed")
+        name = self._component.resolve_export(export)
+        fty = self._component._exports[name]
+        try:
+            values = args_from_json(fty.params, list(args))
+        except ArgumentError as e:
+            raise InvalidArguments(f"{name}: {e}") from None
+        with self._lock:
+            if self._instance is None:
+                self._start()
+            assert self._instance is not None and self._store is not None and self._linked is not None
+            store, instance, linked = self._store, self._instance, self._linked
+            iface, fn = split_export(name)
+            index = None
+            if iface is not None and name not in (fn,):
+                parent = instance.get_export_index(store, iface)
+                index = instance.get_export_index(store, fn, parent) if parent is not None else None
+            else:
+                index = instance.get_export_index(store, name)
+            func = instance.get_func(store, index) if index is not None else None
+            if func is None:  # pragma: no cover - the type said it exists
+                raise ExportNotFound(f"the component exports no function {name!r}", sorted(self._component._exports))
+            linked.error = None
+            self._stderr.tail = b""
+            trap: Optional[ComponentTrap] = None
+            try:
+                result = func(store, *values)
+                func.post_return(store)
+            except wasmtime.WasmtimeError as e:
+                trap = self._trap(name, e, linked.error)
+            if trap is not None:
+                # A trapped instance refuses every later call.  Its store goes now, while this
+                # interpreter can still take the output it flushes: the binding's error (gone
+                # with the except block) no longer holds the frames that reference it.
+                self._instance = None
+                self._store = None
+                del store, instance, func
+                raise trap
+            return to_json(fty.result, result)
+
+    def _trap(self, name: str, e: Exception, host_error: Optional[HostCallError]) -> ComponentTrap:
+        if host_error is not None:
+            cause = host_error.cause
+            if cause is not None and not isinstance(cause, Exception):
+                raise cause  # KeyboardInterrupt, SystemExit: not a trap of the component's
+            if host_error.unimplemented:
+                return UnimplementedImport(f"{name} trapped: {host_error.message}", f"{host_error.interface}#{host_error.function}" if host_error.interface else host_error.function)
+            return ComponentTrap(f"{name} trapped in a host call: {host_error.message}")
+        said = self._stderr.what_it_said()
+        detail = _first_line(e)
+        if said:
+            return ComponentTrap(f"{name} trapped: {said} ({detail})", said)
+        return ComponentTrap(f"{name} trapped: {detail}")
+
+    def close(self) -> None:
+        """Drops the WebAssembly instance (the worker stays open; close it or its Host separately)."""
+        with self._lock:
+            self._closed = True
+            self._instance = None
+            self._store = None
+
+    def __enter__(self) -> ComponentInstance:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"ComponentInstance({self._component.path.name!r}, worker={self._worker.worker_id})"
+
+
+def _first_line(e: Exception) -> str:
+    """The reason in wasmtime's error text: the line after "Caused by:" (the backtrace before it
+    is kept out of one-line messages), else its first line."""
+    lines = [ln.strip() for ln in str(e).strip().splitlines() if ln.strip()]
+    if "Caused by:" in lines:
+        after = lines[lines.index("Caused by:") + 1 :]
+        if after:
+            return after[0]
+    return lines[0] if lines else type(e).__name__
+
+
+# Re-exported for callers that format signatures themselves.
+type_name = type_name
+wasmtime_version = wasmtime_version

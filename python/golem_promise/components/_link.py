@@ -1,0 +1,265 @@
+"""Linking a component's imports: Golem's promise functions, WASI from wasmtime, traps for the rest.
+
+What is linked is read from the component's own import list, so a component built by any
+toolchain gets exactly what it imports: every ``golem:api/host`` 1.1.x version links the same
+promise functions (checked against the WIT signature they must have), WASI p2 comes from
+wasmtime, and every other function traps with a message naming it.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import wasmtime
+from wasmtime import component as wc
+
+from .._errors import GolemPromiseError
+from .._host import Worker
+from .._ids import ComponentId, PromiseId, Uuid, WorkerId
+
+__all__ = ["GOLEM_HOST", "HostCallError", "Linked", "link", "wit_signature"]
+
+#: Interfaces whose promise functions golem-promise implements (Golem's 1.1.x releases).
+GOLEM_HOST = re.compile(r"golem:api/host@1\.1\.\d+\Z")
+
+# WASI p2 interfaces that wasmtime's add_wasip2 provides (any 0.2.x version: wasmtime links a
+# semver-compatible request to its own).  Other wasi: interfaces get traps like any import.
+_WASI_P2 = re.compile(r"wasi:(io|clocks|random|cli|filesystem|sockets)/[a-z0-9-]+@0\.2\.\d+\Z")
+
+_UUID = "record {high-bits: u64, low-bits: u64}"
+_WORKER_ID = f"record {{component-id: record {{uuid: {_UUID}}}, worker-name: string}}"
+_PROMISE_ID = f"record {{worker-id: {_WORKER_ID}, oplog-idx: u64}}"
+
+#: The WIT signature each promise function must have (golem:api/host@1.1.x, docs/semantics.md).
+PROMISE_FUNCTIONS: Dict[str, str] = {
+    "create-promise": f"func() -> {_PROMISE_ID}",
+    "await-promise": f"func(promise-id: {_PROMISE_ID}) -> list<u8>",
+    "poll-promise": f"func(promise-id: {_PROMISE_ID}) -> option<list<u8>>",
+    "complete-promise": f"func(promise-id: {_PROMISE_ID}, data: list<u8>) -> bool",
+    "delete-promise": f"func(promise-id: {_PROMISE_ID})",
+    "get-oplog-index": "func() -> u64",
+}
+
+
+class HostCallError(Exception):
+    """Why a host function trapped: kept per instance, since the binding's own slot is global."""
+
+    def __init__(self, message: str, *, interface: str, function: str, unimplemented: bool, cause: Optional[BaseException] = None) -> None:
+        """The trap's message, the WIT interface and function, and whether it is an unimplemented import."""
+        super().__init__(message)
+        self.message = message
+        self.interface = interface
+        self.function = function
+        self.unimplemented = unimplemented
+        self.cause = cause
+
+
+def wit_type(ty: Any) -> str:
+    """A full WIT-like spelling of a type (every level), to compare signatures."""
+    from ._values import type_name
+
+    if isinstance(ty, wc.RecordType):
+        return "record {" + ", ".join(f"{n}: {wit_type(t)}" for n, t in ty.fields) + "}"
+    if isinstance(ty, wc.ListType):
+        return f"list<{wit_type(ty.element)}>"
+    if isinstance(ty, wc.OptionType):
+        return f"option<{wit_type(ty.payload)}>"
+    return type_name(ty)
+
+
+def wit_signature(fty: Any) -> str:
+    """``func(name: type, ...) -> type`` for a wasmtime FuncType."""
+    params = ", ".join(f"{n}: {wit_type(t)}" for n, t in fty.params)
+    result = fty.result
+    return f"func({params})" + ("" if result is None else f" -> {wit_type(result)}")
+
+
+def _uuid_record(u: Uuid) -> wc.Record:
+    r = wc.Record()
+    setattr(r, "high-bits", u.high_bits)
+    setattr(r, "low-bits", u.low_bits)
+    return r
+
+
+def promise_record(pid: PromiseId) -> wc.Record:
+    """The WIT promise-id record of a PromiseId."""
+    component = wc.Record()
+    setattr(component, "uuid", _uuid_record(pid.worker_id.component_id.uuid))
+    worker = wc.Record()
+    setattr(worker, "component-id", component)
+    setattr(worker, "worker-name", pid.worker_id.worker_name)
+    record = wc.Record()
+    setattr(record, "worker-id", worker)
+    setattr(record, "oplog-idx", pid.oplog_idx)
+    return record
+
+
+def promise_from_record(r: Any) -> PromiseId:
+    """The PromiseId of a WIT promise-id record (InvalidId if the worker name breaks Golem's rule)."""
+    worker = getattr(r, "worker-id")
+    uuid = getattr(getattr(worker, "component-id"), "uuid")
+    component = ComponentId(Uuid(getattr(uuid, "high-bits"), getattr(uuid, "low-bits")))
+    return PromiseId(WorkerId(component, getattr(worker, "worker-name")), getattr(r, "oplog-idx"))
+
+
+class Linked:
+    """The host side of one instance: its worker, and the error of the host call that trapped."""
+
+    def __init__(self, worker: Worker, before_block: Callable[[], None]) -> None:
+        """``before_block`` runs before a call that may wait (it flushes captured output)."""
+        self.worker = worker
+        self.before_block = before_block
+        self.error: Optional[HostCallError] = None
+        self.calls = 0
+        #: The promise an await-promise call is blocked on right now (read by other threads).
+        self.awaiting: Optional[PromiseId] = None
+
+    def fail(self, error: HostCallError) -> wasmtime.WasmtimeError:
+        """Records why the call traps and returns the binding's error to raise."""
+        self.error = error
+        return wasmtime.WasmtimeError(error.message)
+
+
+def _promise_functions(linked: Linked) -> Dict[str, Callable[..., Any]]:
+    worker = linked.worker
+
+    def create(_store: Any) -> wc.Record:
+        return promise_record(worker.create_promise())
+
+    def await_(_store: Any, pid: Any) -> bytes:
+        promise = promise_from_record(pid)
+        linked.before_block()
+        linked.awaiting = promise
+        try:
+            return worker.await_promise(promise)
+        finally:
+            linked.awaiting = None
+
+    def poll(_store: Any, pid: Any) -> Optional[bytes]:
+        return worker.poll_promise(promise_from_record(pid))
+
+    def complete(_store: Any, pid: Any, data: bytes) -> bool:
+        return worker.complete_promise(promise_from_record(pid), bytes(data))
+
+    def delete(_store: Any, pid: Any) -> None:
+        worker.delete_promise(promise_from_record(pid))
+
+    def oplog_index(_store: Any) -> int:
+        return worker.get_oplog_index()
+
+    return {
+        "create-promise": create,
+        "await-promise": await_,
+        "poll-promise": poll,
+        "complete-promise": complete,
+        "delete-promise": delete,
+        "get-oplog-index": oplog_index,
+    }
+
+
+def _guarded(linked: Linked, interface: str, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` with every failure turned into a trap whose cause the instance keeps."""
+
+    def call(store: Any, *args: Any) -> Any:
+        linked.calls += 1
+        try:
+            return fn(store, *args)
+        except GolemPromiseError as e:
+            kind = type(e).__name__
+            raise linked.fail(HostCallError(f"{interface}#{name}: {kind}: {e.message}", interface=interface, function=name, unimplemented=False, cause=e)) from None
+        except Exception as e:  # anything else from our side (bad worker name in a record, ...)
+            raise linked.fail(HostCallError(f"{interface}#{name}: {type(e).__name__}: {e}", interface=interface, function=name, unimplemented=False, cause=e)) from None
+        except BaseException as e:
+            # Ctrl-C while awaiting: a Python callback must not let it escape into wasmtime,
+            # so it unwinds the component as a trap and is raised again by invoke().
+            raise linked.fail(HostCallError(f"{interface}#{name}: interrupted", interface=interface, function=name, unimplemented=False, cause=e)) from None
+
+    return call
+
+
+def _trap(linked: Linked, interface: str, name: str, why: str) -> Callable[..., Any]:
+    label = f"{interface}#{name}" if interface else name
+
+    def call(_store: Any, *_args: Any) -> Any:
+        linked.calls += 1
+        raise linked.fail(HostCallError(f"{label}: {why}", interface=interface, function=name, unimplemented=True))
+
+    return call
+
+
+_NOT_IMPLEMENTED = "golem-promise does not implement this import (it implements Golem's promise functions and WASI p2)"
+
+
+def _log(_store: Any, level: Any, context: str, message: str) -> None:
+    # wasi:logging, which Golem's Rust and TypeScript SDKs use: printed on stderr.
+    tag = level if isinstance(level, str) else getattr(level, "tag", str(level))
+    prefix = f"[{tag}] {context}: " if context else f"[{tag}] "
+    sys.stderr.write(prefix + message + "\n")
+    sys.stderr.flush()
+
+
+def link(linker: wc.Linker, engine: wasmtime.Engine, imports: Dict[str, Any], linked: Linked) -> List[str]:
+    """Defines every import of a component in ``linker``; returns the names of trapping imports."""
+    linker.add_wasip2()
+    stubs: List[str] = []
+    seen_resources: List[Any] = []
+    resource_id = 0
+    with linker.root() as root:
+        for name, ext in imports.items():
+            ty = ext.ty
+            if _WASI_P2.match(name):
+                if isinstance(ty, wc.ComponentInstanceType):
+                    seen_resources.extend(e.ty for e in ty.exports(engine).values() if isinstance(e.ty, wc.ResourceType))
+                continue
+            if isinstance(ty, wc.FuncType):
+                root.add_func(name, _trap(linked, "", name, _NOT_IMPLEMENTED))
+                stubs.append(name)
+                continue
+            if not isinstance(ty, wc.ComponentInstanceType):
+                continue  # types need no definition; modules and components are not imported by Golem components
+            members = ty.exports(engine)
+            golem_host = bool(GOLEM_HOST.match(name))
+            promise_fns = _promise_functions(linked) if golem_host else {}
+            with root.add_instance(name) as inst:
+                for member, mext in members.items():
+                    mty = mext.ty
+                    if isinstance(mty, wc.ResourceType):
+                        # A resource another interface defines (wasi:io's pollable used by
+                        # golem:rpc/types) is the same type here: defining it again would not match.
+                        if any(mty == other for other in seen_resources):
+                            continue
+                        resource_id += 1
+                        inst.add_resource(member, wc.ResourceType.host(resource_id), lambda _store, _rep: None)
+                        seen_resources.append(mty)
+                    elif isinstance(mty, wc.FuncType):
+                        if member in promise_fns:
+                            expected = PROMISE_FUNCTIONS[member]
+                            actual = wit_signature(mty)
+                            if actual == expected:
+                                inst.add_func(member, _guarded(linked, name, member, promise_fns[member]))
+                                continue
+                            why = f"signature {actual} differs from Golem's {expected}"
+                            inst.add_func(member, _trap(linked, name, member, why))
+                        elif name.startswith("wasi:logging/logging@") and member == "log" and len(mty.params) == 3:
+                            inst.add_func(member, _log)
+                            continue
+                        else:
+                            inst.add_func(member, _trap(linked, name, member, _NOT_IMPLEMENTED))
+                        stubs.append(f"{name}#{member}")
+    return stubs
+
+
+def split_export(name: str) -> Tuple[Optional[str], str]:
+    """``golem:it/api.{create}`` -> (``golem:it/api``, ``create``); a bare ``create`` -> (None, ``create``).
+
+    Also takes ``golem:it/api/create`` and ``golem:it/api.create``.
+    """
+    m = re.fullmatch(r"(.+?)\.\{([^{}]+)\}", name)
+    if m:
+        return m.group(1), m.group(2)
+    m = re.fullmatch(r"([^/]+:[^/]+/[^./{}]+(?:@[^/{}]+)?)[./]([^./{}@]+)", name)
+    if m:
+        return m.group(1), m.group(2)
+    return None, name
