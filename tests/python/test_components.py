@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -489,3 +490,25 @@ def test_the_example_runs(approval_wasm: Path, tmp_path: Path) -> None:
     r = subprocess.run(["bash", str(script)], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
     assert '{"ok": {"request": "expense-42", "approved": true, "by": "ana"}}' in r.stdout
+
+
+def test_cli_run_interrupted_while_awaiting_exits_130_in_one_line(approval_wasm: Path, tmp_path: Path) -> None:
+    db = str(tmp_path / "int.db")
+    runner = subprocess.Popen(
+        [_exe(), "run", str(approval_wasm), "--db", db, "--worker", WORKER, "--invoke", "run-approval", '"x"'],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=_cli_env(CACHE_DIR),
+    )
+    try:
+        assert runner.stdout is not None
+        assert "awaits promise" in runner.stdout.readline()
+        runner.send_signal(signal.SIGINT)
+        _, err = runner.communicate(timeout=60)
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+    assert runner.returncode == 130, err
+    assert err.strip().splitlines() == ["golem-promise run: error: interrupted"]
+    # The promise stays pending and the worker's oplog has no finished await.
+    with Host(db) as h:
+        assert [p.state for p in h.list_promises(WorkerId.parse(WORKER))] == ["pending"]
+        assert [e.kind for e in h.oplog(WorkerId.parse(WORKER))] == ["create", "create-promise"]

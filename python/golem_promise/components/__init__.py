@@ -22,16 +22,18 @@ component) completes it.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import gc
 import hashlib
 import os
+import signal
 import sys
 import threading
 import time
 import uuid as _uuid
 import weakref
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Protocol, Sequence, Union
+from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Protocol, Sequence, Union
 
 import wasmtime
 from wasmtime import component as wc
@@ -39,9 +41,9 @@ from wasmtime import component as wc
 from .._errors import GolemPromiseError
 from .._host import Worker
 from .._ids import ComponentId, PromiseId
-from ._cache import CACHE_ENV, cache_key, default_cache_dir, read_cached, wasmtime_version, write_cached
+from ._cache import CACHE_ENV, cache_key, default_cache_dir, read_cached, write_cached
 from ._link import GOLEM_HOST, HostCallError, Linked, link, split_export, wit_signature
-from ._values import ArgumentError, args_from_json, to_json, type_name
+from ._values import ArgumentError, args_from_json, to_json
 
 __all__ = [
     "Component",
@@ -124,19 +126,28 @@ def _engine() -> wasmtime.Engine:
         return _ENGINE
 
 
-def _export_names(engine: wasmtime.Engine, ctype: Any) -> Dict[str, Any]:
+class _Export(NamedTuple):
+    """Where an exported function is: its instance (None at the root), its name, its type."""
+
+    interface: Optional[str]
+    function: str
+    type: Any
+
+
+def _export_names(engine: wasmtime.Engine, ctype: Any) -> Dict[str, _Export]:
     """Every exported function: ``name`` at the root, ``iface.{name}`` inside an exported instance."""
-    out: Dict[str, Any] = {}
+    out: Dict[str, _Export] = {}
     for name, ext in ctype.exports(engine).items():
         ty = ext.ty
         if isinstance(ty, wc.FuncType):
-            out[name] = ty
+            out[name] = _Export(None, name, ty)
         elif isinstance(ty, wc.ComponentInstanceType):
             if name == "exports":  # componentize-py's own initialiser, not the user's code
                 continue
             for member, mext in ty.exports(engine).items():
+                # Resource constructors and methods ([constructor]x, [method]x.y) are not invoked.
                 if isinstance(mext.ty, wc.FuncType) and not member.startswith("["):
-                    out[f"{name}.{{{member}}}"] = mext.ty
+                    out[f"{name}.{{{member}}}"] = _Export(name, member, mext.ty)
     return out
 
 
@@ -184,7 +195,7 @@ class Component:
     @property
     def exports(self) -> Dict[str, str]:
         """Every callable export by the name :meth:`ComponentInstance.invoke` takes, with its WIT signature."""
-        return {name: wit_signature(fty) for name, fty in self._exports.items()}
+        return {name: wit_signature(export.type) for name, export in self._exports.items()}
 
     def resolve_export(self, name: str) -> str:
         """The canonical export name (``iface.{fn}``) for ``name``; ExportNotFound if there is none."""
@@ -320,6 +331,31 @@ def _stderr() -> BinaryOutput:
     return sys.stderr.buffer
 
 
+@contextlib.contextmanager
+def _sigint_recorded(linked: Linked) -> Iterator[None]:
+    """While a component runs on the main thread, Ctrl-C is recorded instead of raised.
+
+    Python raises KeyboardInterrupt at whatever line runs next, which during an invocation may be
+    inside the binding's callback machinery, where it cannot unwind through wasmtime.  Recorded,
+    it ends a waiting await-promise (which traps back out of the component) or is raised when
+    the call returns.  A second Ctrl-C is raised as usual.
+    """
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield
+        return
+
+    def record(signum: int, frame: Any) -> None:
+        if linked.interrupted:
+            signal.default_int_handler(signum, frame)
+        linked.interrupted = True
+
+    previous = signal.signal(signal.SIGINT, record)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 # Instances still open when the interpreter exits are closed first: dropping a store flushes
 # the component's output through our Python callbacks, which a finalizing interpreter cannot run.
 _LIVE: "weakref.WeakSet[ComponentInstance]" = weakref.WeakSet()
@@ -363,7 +399,7 @@ class ComponentInstance:
         wasi.stderr_custom = self._stderr.write
         store.set_wasi(wasi)
         linker = wc.Linker(engine)
-        linked = Linked(self._worker, lambda: None)
+        linked = Linked(self._worker)
         self.unimplemented_imports = link(linker, engine, self._component._imports, linked)
         try:
             instance = linker.instantiate(store, self._component._compiled)
@@ -402,7 +438,8 @@ class ComponentInstance:
         if self._closed:
             raise ComponentError("the component instance is closed")
         name = self._component.resolve_export(export)
-        fty = self._component._exports[name]
+        target = self._component._exports[name]
+        fty = target.type
         try:
             values = args_from_json(fty.params, list(args))
         except ArgumentError as e:
@@ -412,39 +449,42 @@ class ComponentInstance:
                 self._start()
             assert self._instance is not None and self._store is not None and self._linked is not None
             store, instance, linked = self._store, self._instance, self._linked
-            iface, fn = split_export(name)
-            index = None
-            if iface is not None and name not in (fn,):
-                parent = instance.get_export_index(store, iface)
-                index = instance.get_export_index(store, fn, parent) if parent is not None else None
-            else:
-                index = instance.get_export_index(store, name)
+            parent = None if target.interface is None else instance.get_export_index(store, target.interface)
+            index = instance.get_export_index(store, target.function, parent)
             func = instance.get_func(store, index) if index is not None else None
             if func is None:  # pragma: no cover - the type said it exists
                 raise ExportNotFound(f"the component exports no function {name!r}", sorted(self._component._exports))
             linked.error = None
+            linked.interrupted = False
             self._stderr.tail = b""
-            trap: Optional[ComponentTrap] = None
-            try:
-                result = func(store, *values)
-                func.post_return(store)
-            except wasmtime.WasmtimeError as e:
-                trap = self._trap(name, e, linked.error)
+            trap: Optional[BaseException] = None
+            with _sigint_recorded(linked):
+                try:
+                    result = func(store, *values)
+                    func.post_return(store)
+                except wasmtime.WasmtimeError as e:
+                    trap = self._trap(name, e, linked.error)
             if trap is not None:
                 # A trapped instance refuses every later call.  Its store goes now, while this
                 # interpreter can still take the output it flushes: the binding's error (gone
                 # with the except block) no longer holds the frames that reference it.
                 self._instance = None
                 self._store = None
-                del store, instance, func
+                self._linked = None
+                linked.error = None  # its cause's frames are the host call's
+                del store, instance, func, linked
                 raise trap
+            if linked.interrupted:  # Ctrl-C while the component ran without waiting
+                raise KeyboardInterrupt
             return to_json(fty.result, result)
 
-    def _trap(self, name: str, e: Exception, host_error: Optional[HostCallError]) -> ComponentTrap:
+    def _trap(self, name: str, e: Exception, host_error: Optional[HostCallError]) -> BaseException:
+        """What to raise for a failed call: a ComponentTrap, or a KeyboardInterrupt or SystemExit
+        that unwound the component (a new one: the original's frames hold the store)."""
         if host_error is not None:
             cause = host_error.cause
             if cause is not None and not isinstance(cause, Exception):
-                raise cause  # KeyboardInterrupt, SystemExit: not a trap of the component's
+                return type(cause)(*cause.args)
             if host_error.unimplemented:
                 return UnimplementedImport(f"{name} trapped: {host_error.message}", f"{host_error.interface}#{host_error.function}" if host_error.interface else host_error.function)
             return ComponentTrap(f"{name} trapped in a host call: {host_error.message}")
@@ -481,7 +521,3 @@ def _first_line(e: Exception) -> str:
             return after[0]
     return lines[0] if lines else type(e).__name__
 
-
-# Re-exported for callers that format signatures themselves.
-type_name = type_name
-wasmtime_version = wasmtime_version

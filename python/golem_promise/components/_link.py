@@ -18,6 +18,7 @@ from wasmtime import component as wc
 from .._errors import GolemPromiseError
 from .._host import Worker
 from .._ids import ComponentId, PromiseId, Uuid, WorkerId
+from ._values import type_name
 
 __all__ = ["GOLEM_HOST", "HostCallError", "Linked", "link", "wit_signature"]
 
@@ -43,6 +44,10 @@ PROMISE_FUNCTIONS: Dict[str, str] = {
 }
 
 
+# Longest single wait of await-promise before it looks for a Ctrl-C (seconds).
+_AWAIT_SLICE = 0.1
+
+
 class HostCallError(Exception):
     """Why a host function trapped: kept per instance, since the binding's own slot is global."""
 
@@ -58,8 +63,6 @@ class HostCallError(Exception):
 
 def wit_type(ty: Any) -> str:
     """A full WIT-like spelling of a type (every level), to compare signatures."""
-    from ._values import type_name
-
     if isinstance(ty, wc.RecordType):
         return "record {" + ", ".join(f"{n}: {wit_type(t)}" for n, t in ty.fields) + "}"
     if isinstance(ty, wc.ListType):
@@ -107,14 +110,15 @@ def promise_from_record(r: Any) -> PromiseId:
 class Linked:
     """The host side of one instance: its worker, and the error of the host call that trapped."""
 
-    def __init__(self, worker: Worker, before_block: Callable[[], None]) -> None:
-        """``before_block`` runs before a call that may wait (it flushes captured output)."""
+    def __init__(self, worker: Worker) -> None:
+        """The worker the instance's promise calls act for."""
         self.worker = worker
-        self.before_block = before_block
         self.error: Optional[HostCallError] = None
         self.calls = 0
         #: The promise an await-promise call is blocked on right now (read by other threads).
         self.awaiting: Optional[PromiseId] = None
+        #: Set by the invocation's SIGINT handler: the next or current await gives up.
+        self.interrupted = False
 
     def fail(self, error: HostCallError) -> wasmtime.WasmtimeError:
         """Records why the call traps and returns the binding's error to raise."""
@@ -130,10 +134,17 @@ def _promise_functions(linked: Linked) -> Dict[str, Callable[..., Any]]:
 
     def await_(_store: Any, pid: Any) -> bytes:
         promise = promise_from_record(pid)
-        linked.before_block()
         linked.awaiting = promise
         try:
-            return worker.await_promise(promise)
+            # In slices, so a Ctrl-C recorded by the invocation ends the wait (a timed-out
+            # await is not recorded in the oplog; the one that returns is).
+            while True:
+                if linked.interrupted:
+                    raise KeyboardInterrupt
+                try:
+                    return worker.await_promise(promise, _AWAIT_SLICE)
+                except TimeoutError:
+                    continue
         finally:
             linked.awaiting = None
 
