@@ -10,7 +10,8 @@
 # asyncio.Futures: time to all woken, memory per wait; bench/bench_aio.py); then the HTTP endpoint
 # (issue 4: completions/s over HTTP with keep-alive from Python client processes, on a memory and
 # a file host, next to gp_host_complete_promise from as many C threads (gp_bench_complete) and
-# Host.complete_promise from as many Python threads; bench/bench_http.py); then components (issue 20:
+# Host.complete_promise from as many Python threads; bench/bench_http.py; and wrk against the endpoint
+# next to nginx answering the same requests, bench/bench_http_wrk.py); then components (issue 20:
 # a create + complete + await + delete round trip from inside a component next to the same calls
 # through the Python package, and start-up cold and cached; bench/bench_components.py).
 #
@@ -110,6 +111,9 @@ http_bench() {
         $3, f("requests"), f("clients"), f("c_abi_per_s"), f("python_per_s"), f("http_per_s"), 100 * f("ratio"),
         f("server_cpu_us"), f("c_abi_cpu_us")
     }' "$build/bench-http.txt"
+  echo
+  echo "== HTTP endpoint under wrk next to nginx (issue 21): $python bench/bench_http_wrk.py"
+  "$python" "$root/bench/bench_http_wrk.py" --dir "$data" ${extra[@]+"${extra[@]}"} | tee "$build/bench-http-wrk.txt"
 }
 if [ "$http_only" = 1 ]; then
   http_bench

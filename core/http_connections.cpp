@@ -68,6 +68,7 @@ class ConnectionServer::Connection final : public httplib::Stream {
   }
 
   void headers_read() { headers_done_ = true; }
+  bool routed() const { return headers_done_; }
   void close_after_answer() { close_ = true; }
   bool closing() const { return close_ || failure_ != ReadFailure::none; }
   ReadFailure failure() const { return failure_; }
@@ -212,6 +213,8 @@ void ConnectionServer::headers_read() {
   if (current_) current_->headers_read();
 }
 
+bool ConnectionServer::routed() { return current_ != nullptr && current_->routed(); }
+
 void ConnectionServer::close_after_answer() {
   if (current_) current_->close_after_answer();
 }
@@ -233,7 +236,10 @@ bool ConnectionServer::process_and_close_socket(socket_t sock) {
     bool client_closes = false;  // "Connection: close" or HTTP/1.0
     ok = process_request(conn, served + 1 == limits_.max_requests, client_closes, nullptr);
     linger = ok;
-    if (!ok || client_closes || conn.closing()) break;
+    // One framing rule: a request httplib answered without routing it (a refused request line,
+    // method or header, an unsatisfiable Range) may have left its body, or even its headers,
+    // unread; what follows in the connection is not a request, so the connection ends here.
+    if (!ok || client_closes || conn.closing() || !conn.routed()) break;
   }
   current_ = nullptr;
   conn.close(linger);

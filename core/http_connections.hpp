@@ -57,6 +57,7 @@ class ConnectionServer final : public httplib::Server {
 
   // For handlers, about the request the calling thread is answering (no-ops elsewhere):
   static void headers_read();           // the headers are in; the body does not count against kMaxHeaderBytes
+  static bool routed();                 // headers_read() was called for this request: it reached routing
   static void close_after_answer();     // close the connection once this answer is written
   static ReadFailure read_failure();    // why a read of this request failed, if one did
 

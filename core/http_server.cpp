@@ -123,6 +123,20 @@ void close_connection(Response& res) {
   ConnectionServer::close_after_answer();
 }
 
+// A request line whose method is a well-formed token httplib does not know (QUERY, a lower-case
+// post): httplib refuses the line with 400 and leaves the method in the request.
+bool is_unknown_method(const std::string& method) {
+  static constexpr std::string_view known[] = {"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "PRI"};
+  if (method.empty() || method.size() > 32) return false;
+  for (const char c : method) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && std::string_view("!#$%&'*+-.^_`|~").find(c) == std::string_view::npos) return false;
+  }
+  for (const auto k : known) {
+    if (method == k) return false;
+  }
+  return true;
+}
+
 bool has_body(const Request& req) {
   return req.has_header("Transfer-Encoding") ||
          (req.has_header("Content-Length") && req.get_header_value("Content-Length") != "0");
@@ -543,6 +557,17 @@ void HttpServer::Impl::configure() {
     // We serve no byte ranges (RFC 9110 lets a server ignore Range); the Request object is
     // httplib's own non-const one, handed to handlers as const.
     const_cast<Request&>(req).ranges.clear();
+    if (!ConnectionServer::routed()) {
+      // Refused before routing, so before its body was read (see the connection loop): the
+      // answer says the connection closes.
+      close_connection(res);
+      if (res.status == 400 && is_unknown_method(req.method)) {
+        // Golem (poem) answers a method it does not serve with 405, as our routes do.
+        reply_error(res, 405, "method " + printable(req.method) + " is not allowed; allowed: GET, POST");
+        res.set_header("Allow", "GET, POST");
+        return HandlerResponse::Handled;
+      }
+    }
     if (!res.body.empty()) return HandlerResponse::Handled;
     const int status = res.status;
     if (status == 400 && reply_read_failure(res)) {

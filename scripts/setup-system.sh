@@ -10,7 +10,8 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 PKGS=(build-essential cmake ninja-build pkg-config git
       libsqlite3-dev sqlite3 libboost-dev libflatbuffers-dev flatbuffers-compiler
       nlohmann-json3-dev libcpp-httplib-dev
-      python3-dev python3-venv python3-pip)
+      python3-dev python3-venv python3-pip
+      wrk nginx-light)   # bench/bench_http_wrk.py: wrk drives the endpoint, nginx is its baseline
 
 have_all() {
   for p in "${PKGS[@]}" catch2; do

@@ -90,3 +90,16 @@ def test_bench_components_prints_inside_and_python_round_trips_and_start_up() ->
         assert float(fields[key]) > 0, key
     assert "from inside the component" in out and "through the Python package" in out
     assert "cold (compile)" in out and "cached (second start)" in out
+
+
+def test_bench_http_wrk_runs_wrk_against_nginx_and_checks_the_stored_completions() -> None:
+    out = _run(str(BENCH / "bench_http_wrk.py"), "--quick")
+    assert "skipped" not in out, out  # scripts/setup-system.sh installs wrk and nginx
+    results = [dict(kv.split("=", 1) for kv in line.split()[2:]) for line in out.splitlines() if line.startswith("RESULT http_wrk")]
+    servers = {(r["server"], r["connections"]) for r in results}
+    assert servers == {(s, c) for s in ("nginx", "memory", "file-full") for c in ("1", "4")}
+    for r in results:
+        assert float(r["rps"]) > 0 and float(r["cpu_us"]) > 0
+        if r["server"] != "nginx":
+            assert int(r["ok"]) <= int(r["stored"]) <= int(r["ok"]) + int(r["connections"])
+    assert "CHECK FAILED" not in out

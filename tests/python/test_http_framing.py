@@ -1,0 +1,164 @@
+"""HTTP framing as a hostile client or a proxy meets it (issue 21, step 1): a request the server
+refuses before it has read its whole body is answered with ``Connection: close`` and the
+connection is closed, so a body is never read as a request; pipelined requests are answered
+in order; ``Expect: 100-continue`` is honoured.
+
+Each smuggling case sends one HTTP/1.1 request whose body is a complete second request that
+would complete a promise: by RFC 9112 framing there is one request, so there must be one
+answer, the connection must close, and the promise named only in the body must stay pending.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Dict, Iterator, List, Tuple
+
+import pytest
+
+from golem_promise import ComponentId, Host, PromiseId, Worker
+
+COMPONENT = ComponentId.from_uuid(uuid.UUID("5a5a5a5a-0000-4000-8000-000000000021"))
+
+
+@dataclass
+class Served:
+    host: Host
+    worker: Worker
+    port: int
+
+
+@pytest.fixture
+def served() -> Iterator[Served]:
+    with Host(":memory:") as host, host.serve() as server:
+        yield Served(host, host.worker(COMPONENT, "framing"), server.port)
+
+
+def _complete_request(pid: PromiseId, extra_headers: str = "", data: bytes = b"smuggled") -> bytes:
+    body = ('{"oplogIdx": %d, "data": [%s]}' % (pid.oplog_idx, ",".join(str(b) for b in data))).encode()
+    head = (
+        f"POST /v1/components/{pid.worker_id.component_id}/workers/{pid.worker_id.worker_name}/complete HTTP/1.1\r\n"
+        f"Host: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n{extra_headers}\r\n"
+    )
+    return head.encode() + body
+
+
+def _wrap(head: str, inner: bytes) -> bytes:
+    """``head`` (request line and headers, without the blank line) with ``inner`` as its body."""
+    return f"{head}\r\nContent-Length: {len(inner)}\r\n\r\n".encode() + inner
+
+
+def _exchange(port: int, data: bytes, timeout: float = 5.0) -> Tuple[List[Tuple[int, Dict[str, str], bytes]], bool]:
+    """Sends ``data`` on one connection; returns the answers read and whether the server closed it."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(data)
+        raw = b""
+        closed = False
+        deadline = time.monotonic() + timeout
+        s.settimeout(0.3)
+        while time.monotonic() < deadline:
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                if _answers(raw)[1] == len(raw) and raw:
+                    # every answer is complete; give the server a moment more to close
+                    try:
+                        s.settimeout(1.0)
+                        chunk = s.recv(65536)
+                    except socket.timeout:
+                        break
+                else:
+                    continue
+            except ConnectionResetError:
+                closed = True
+                break
+            if not chunk:
+                closed = True
+                break
+            raw += chunk
+        answers, _ = _answers(raw)
+        return answers, closed
+
+
+def _answers(raw: bytes) -> Tuple[List[Tuple[int, Dict[str, str], bytes]], int]:
+    """Parses the complete answers in ``raw``; returns them and the bytes they span."""
+    out: List[Tuple[int, Dict[str, str], bytes]] = []
+    pos = 0
+    while True:
+        end = raw.find(b"\r\n\r\n", pos)
+        if end < 0:
+            return out, pos
+        lines = raw[pos:end].decode("latin-1").split("\r\n")
+        status = int(lines[0].split()[1])
+        headers = {k.strip().lower(): v.strip() for k, v in (ln.split(":", 1) for ln in lines[1:] if ":" in ln)}
+        length = int(headers.get("content-length", "0"))
+        if status == 100:
+            length = 0
+        if len(raw) < end + 4 + length:
+            return out, pos
+        out.append((status, headers, raw[end + 4 : end + 4 + length]))
+        pos = end + 4 + length
+
+
+def _path(pid: PromiseId) -> str:
+    return f"/v1/components/{pid.worker_id.component_id}/workers/{pid.worker_id.worker_name}"
+
+
+SMUGGLERS = {
+    "unsatisfiable Range": lambda pid: f"GET {_path(pid)}/promises/{pid.oplog_idx} HTTP/1.1\r\nHost: x\r\nRange: bytes=999999-1",
+    "header line over 8 KiB": lambda pid: f"POST {_path(pid)}/complete HTTP/1.1\r\nHost: x\r\nX-Pad: {'a' * 9000}",
+    "request line over 8 KiB": lambda pid: f"POST {_path(pid)}/complete?pad={'a' * 9000} HTTP/1.1\r\nHost: x",
+    "unknown method": lambda pid: f"QUERY {_path(pid)}/complete HTTP/1.1\r\nHost: x",
+    "lower-case method": lambda pid: f"post {_path(pid)}/complete HTTP/1.1\r\nHost: x",
+}
+
+
+@pytest.mark.parametrize("case", sorted(SMUGGLERS))
+def test_a_refused_request_closes_the_connection_and_its_body_is_never_a_request(served: Served, case: str) -> None:
+    pid = served.worker.create_promise()
+    data = _wrap(SMUGGLERS[case](pid), _complete_request(pid))
+    answers, closed = _exchange(served.port, data)
+    assert len(answers) == 1, [a[0] for a in answers]
+    status, headers, _ = answers[0]
+    assert 400 <= status < 500
+    assert headers.get("connection", "").lower() == "close"
+    assert closed
+    assert served.host.poll_promise(pid) is None  # the body's request was never executed
+
+
+@pytest.mark.parametrize("method", ["QUERY", "post", "FOO"])
+def test_unknown_methods_are_405_as_in_golem(served: Served, method: str) -> None:
+    pid = served.worker.create_promise()
+    answers, closed = _exchange(served.port, f"{method} {_path(pid)}/complete HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n".encode())
+    assert [a[0] for a in answers] == [405] and closed
+
+
+def test_pipelined_requests_are_answered_in_order(served: Served) -> None:
+    pids = [served.worker.create_promise() for _ in range(5)]
+    data = b"".join(_complete_request(p, data=bytes([i])) for i, p in enumerate(pids))
+    data += f"GET {_path(pids[0])}/promises/{pids[0].oplog_idx} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode()
+    answers, closed = _exchange(served.port, data)
+    assert [(a[0], a[2]) for a in answers[:5]] == [(200, b"true")] * 5
+    assert answers[5][0] == 200 and closed
+    assert [served.host.poll_promise(p) for p in pids] == [bytes([i]) for i in range(5)]
+
+
+def test_expect_100_continue(served: Served) -> None:
+    pid = served.worker.create_promise()
+    request = _complete_request(pid, extra_headers="Expect: 100-continue\r\n", data=b"ok")
+    head, body = request.split(b"\r\n\r\n", 1)
+    with socket.create_connection(("127.0.0.1", served.port), timeout=5) as s:
+        s.sendall(head + b"\r\n\r\n")
+        interim = s.recv(4096)
+        assert interim.startswith(b"HTTP/1.1 100 Continue\r\n"), interim
+        s.sendall(body)
+        final = b""
+        while b"\r\n\r\n" not in final or not final.endswith(b"true"):
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            final += chunk
+    assert final.startswith(b"HTTP/1.1 200 ") and final.endswith(b"true"), final
+    assert served.host.poll_promise(pid) == b"ok"
