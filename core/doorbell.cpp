@@ -49,8 +49,19 @@ std::unique_ptr<Doorbell> Doorbell::open(const std::string& db_file) {
         fchown(fd, db.st_uid, db.st_gid) != 0) {
     }
   }
-  // Growing an existing file is harmless: every process then maps the same zeroed page.
-  if (fstat(fd, &st) != 0 || (static_cast<std::size_t>(st.st_size) < kSize && ftruncate(fd, kSize) != 0)) {
+  // Growing an existing file is harmless: every process then maps the same zeroed page.  The
+  // blocks are allocated, not left sparse (ftruncate): a store into a page of a mapping that the
+  // filesystem cannot back is a SIGBUS, so on a full disk this fails here, cleanly, and the host
+  // falls back to polling.  A sparse file made by an older version is filled in the same way.
+  // fallocate(2) itself, not posix_fallocate: glibc emulates the latter by writing zero bytes,
+  // which could overwrite a word another process is changing; where the filesystem has no
+  // fallocate, the file is sized as before.
+  bool sized = fstat(fd, &st) == 0;
+  if (sized && ::fallocate(fd, 0, 0, static_cast<off_t>(kSize)) != 0) {
+    sized = (errno == EOPNOTSUPP || errno == ENOSYS) &&
+            (static_cast<std::size_t>(st.st_size) >= kSize || ftruncate(fd, kSize) == 0);
+  }
+  if (!sized) {
     ::close(fd);
     return nullptr;
   }

@@ -50,11 +50,23 @@ OplogEntry decode_entry(const void* data, std::size_t len, int row_kind, std::ui
   e.kind = static_cast<OplogKind>(kind);
   e.timestamp_us = fe->timestamp_us();
   if (const auto* p = fe->promise()) {
+    // FlatBuffers leaves every field optional; verification only says the bytes are sound.
+    if (!p->worker_name() || p->worker_name()->size() == 0) throw corrupt("its promise has no worker name");
     PromiseId id;
     id.worker_id.component_id = Uuid{p->component_high(), p->component_low()};
-    if (p->worker_name()) id.worker_id.worker_name = p->worker_name()->str();
+    id.worker_id.worker_name = p->worker_name()->str();
     id.oplog_idx = p->oplog_idx();
     e.promise = std::move(id);
+  }
+  // Every call on a promise names it; create-promise names the promise it made, which is
+  // numbered by this very entry.  A damaged or foreign row may pass verification without that.
+  if (e.kind != OplogKind::create && e.kind != OplogKind::get_oplog_index && !e.promise) {
+    static constexpr const char* kNames[] = {"", "create", "create-promise", "complete-promise", "poll-promise",
+                                             "await-promise", "delete-promise", "get-oplog-index"};
+    throw corrupt(std::string("a ") + kNames[kind] + " entry without its promise");
+  }
+  if (e.kind == OplogKind::create_promise && e.promise->oplog_idx != idx) {
+    throw corrupt("it creates promise " + std::to_string(e.promise->oplog_idx) + ", not " + std::to_string(idx));
   }
   e.status = fe->status();
   e.result_flag = fe->result_flag();

@@ -6,10 +6,10 @@
 
 namespace gp {
 
-// The first `shown` bytes of text, then "..." if there were more, with every control character
-// (NUL included), DEL and '\' written as \xHH (\\ for '\'), so that a message is never cut at a
-// NUL when read as a C string and carries no line breaks or terminal escapes.  Other bytes are
-// kept as they are (answers that are JSON replace invalid UTF-8 when they are written).
+// At most the first `shown` bytes of text, cut between whole characters, then "..." if there
+// were more, with every control character (NUL included), DEL, '\' and each byte that is not part
+// of a well-formed UTF-8 sequence written as \xHH (\\ for '\'): a message is never cut at a NUL
+// when read as a C string, carries no line breaks or terminal escapes, and is always UTF-8.
 std::string printable(std::string_view text, std::size_t shown = 120);
 
 // printable(text) between single quotes: 'text'.

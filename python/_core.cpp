@@ -52,7 +52,12 @@ struct Status {
 /** Raises the Python exception for code (mapped by golem_promise._errors). */
 [[noreturn]] void raise_status(int code, const std::string &message) {
     py::object errors = py::module_::import("golem_promise._errors");
-    py::object exc = errors.attr("error_from_status")(code, message);
+    // Decoded leniently: a message is for people, and one byte of it that is not UTF-8 (a file
+    // name, a C caller's input) must not turn the library's error into a UnicodeDecodeError.
+    py::object text = py::reinterpret_steal<py::object>(
+        PyUnicode_DecodeUTF8(message.data(), static_cast<Py_ssize_t>(message.size()), "backslashreplace"));
+    if (!text) throw py::error_already_set();
+    py::object exc = errors.attr("error_from_status")(code, text);
     PyErr_SetObject(reinterpret_cast<PyObject *>(Py_TYPE(exc.ptr())), exc.ptr());
     throw py::error_already_set();
 }

@@ -6,7 +6,11 @@ written.
 
 from __future__ import annotations
 
+import os
+import shutil
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 from typing import Callable, List, Tuple
 
@@ -193,3 +197,90 @@ def test_a_file_a_host_cannot_use_raises_a_clear_error_and_stays_unchanged(
     assert str(info.value)
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == entries  # no -wal, -shm or doorbell left
+
+
+def _entry_without_promise(kind: int) -> bytes:
+    """A FlatBuffers Entry that passes verification but has only its kind: no promise field."""
+    vtable = (6).to_bytes(2, "little") + (8).to_bytes(2, "little") + (4).to_bytes(2, "little")  # kind at +4
+    table = (12 - 4).to_bytes(4, "little", signed=True) + bytes([kind, 0, 0, 0])  # soffset to the vtable
+    return (12).to_bytes(4, "little") + vtable + b"\0\0" + table
+
+
+@pytest.mark.parametrize("idx, kind", [(2, 2), (3, 3)], ids=["create-promise", "complete-promise"])
+def test_an_entry_without_its_promise_is_corrupt_not_a_crash(tmp_path: Path, idx: int, kind: int) -> None:
+    db = tmp_path / "foreign.db"
+    with Host(db) as host:
+        w = host.worker(COMPONENT, "victim")
+        pid = w.create_promise()  # 2
+        assert w.complete_promise(pid, b"abc")  # 3
+        wid = w.worker_id
+    _damage_entry(db, idx, _entry_without_promise(kind))
+    with Host(db) as host:
+        with pytest.raises(gp.CorruptDatabase, match=f"oplog entry {idx} is damaged: a .* entry without its promise"):
+            host.oplog(wid)
+        # Replay reaches it: CorruptDatabase, never an answer made up from a missing field.
+        w = host.worker(COMPONENT, "victim")
+        with pytest.raises(gp.CorruptDatabase):
+            w.create_promise()
+            w.complete_promise(pid, b"abc")
+
+
+LONG_NON_ASCII = ["é" * 200, "€" * 100, "😀" * 80, "a" * 119 + "é" * 10, "a" * 118 + "😀" * 5]
+
+
+@pytest.mark.parametrize("text", LONG_NON_ASCII, ids=["2-byte", "3-byte", "4-byte", "cut-2", "cut-4"])
+def test_long_non_ascii_ids_raise_invalid_id(text: str) -> None:
+    for parse in (gp.Uuid.parse, gp.WorkerId.parse, gp.PromiseId.parse):
+        with pytest.raises(InvalidId) as info:
+            parse(text)
+        # Quoted in whole characters: no byte of a cut character (the binding would show it as
+        # \xNN rather than fail to decode it).
+        assert "\ufffd" not in str(info.value) and "\\x" not in str(info.value), str(info.value)
+    with Host(":memory:") as host:
+        with pytest.raises(InvalidId):
+            host.worker(COMPONENT, text)
+        with pytest.raises(InvalidId):
+            host.poll_promise(text)
+
+
+FULL_DISK_SCRIPT = r"""
+import os, sys
+from golem_promise import ComponentId, Host, StorageError
+d, scenario = sys.argv[1], sys.argv[2]
+component = ComponentId.parse("0f0f0f0f-0000-4000-8000-000000000022")
+db = os.path.join(d, "full.db")
+with Host(db) as h:
+    pid = h.worker(component, "w").create_promise()
+    assert h.complete_promise(pid, b"kept")
+holder = Host(db) if scenario == "held" else None  # keeps -wal and -shm in place
+if os.path.exists(db + "-gpwake"):
+    os.remove(db + "-gpwake")
+fd = os.open(os.path.join(d, "fill"), os.O_WRONLY | os.O_CREAT)  # fill the filesystem to the last byte
+for size in (65536, 4096, 1):
+    try:
+        while True:
+            os.write(fd, b"x" * size)
+    except OSError:
+        pass
+os.close(fd)
+try:
+    with Host(db) as h:
+        print("opened", h.poll_promise(pid))
+except StorageError as e:
+    print("StorageError", e.message)
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("unshare") is None, reason="needs root and unshare to mount a small tmpfs")
+@pytest.mark.parametrize("scenario", ["alone", "held"])
+def test_a_full_filesystem_gives_storage_error_or_success_never_a_signal(tmp_path: Path, scenario: str) -> None:
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    script = tmp_path / "full.py"
+    script.write_text(FULL_DISK_SCRIPT)
+    # A private mount namespace: the 1 MiB tmpfs is gone with the process.
+    inner = f"mount -t tmpfs -o size=1m gp-full {mnt} && exec {sys.executable} {script} {mnt} {scenario}"
+    done = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", inner],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, (done.returncode, done.stdout, done.stderr)  # -7 was SIGBUS
+    assert done.stdout.startswith(("opened b'kept'", "StorageError")), done.stdout + done.stderr
