@@ -30,7 +30,7 @@ setup:
 $(VENV)/.stamp: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q "scikit-build-core>=0.10" "pybind11>=2.12" "pytest>=7" "mypy>=1.8" ninja "componentize-py>=0.25,<0.26"
+	$(PY) -m pip install -q "scikit-build-core>=0.10" "pybind11>=2.12" "pytest>=7" "mypy>=1.8" ninja "componentize-py>=0.25,<0.26" "hypothesis>=6.90"
 	touch $@
 
 venv: $(VENV)/.stamp
@@ -69,7 +69,7 @@ asan:
 $(ASAN_VENV)/.stamp: pyproject.toml
 	$(PYTHON) -m venv $(ASAN_VENV)
 	$(ASAN_VENV)/bin/python -m pip install -q --upgrade pip
-	$(ASAN_VENV)/bin/python -m pip install -q "pytest>=7" "componentize-py>=0.25,<0.26"
+	$(ASAN_VENV)/bin/python -m pip install -q "pytest>=7" "componentize-py>=0.25,<0.26" "hypothesis>=6.90"
 	touch $@
 
 # libstdc++ is preloaded too, or ASan cannot find the C++ runtime's throw in a process whose
