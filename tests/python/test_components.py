@@ -381,16 +381,17 @@ def _run(args: List[str], cwd: Path, cache: Path = CACHE_DIR, timeout: float = 1
 WORKER = "c0c0c0c0-0000-4000-8000-000000000001/approval-cli"
 
 
+def _start_run(component: Path, db: str, cwd: Path, export: str, *args: str) -> "subprocess.Popen[str]":
+    """``golem-promise run`` of ``export`` as WORKER, in the background, output piped."""
+    return subprocess.Popen(
+        [_exe(), "run", str(component), "--db", db, "--worker", WORKER, "--invoke", export, *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd, env=_cli_env(CACHE_DIR),
+    )
+
+
 def test_cli_run_completed_over_http_by_another_process(approval_wasm: Path, tmp_path: Path) -> None:
     db = str(tmp_path / "cli.db")
-    runner = subprocess.Popen(
-        [_exe(), "run", str(approval_wasm), "--db", db, "--worker", WORKER, "--invoke", "golem:it/api.{run-approval}", '"order-9"'],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=tmp_path,
-        env=_cli_env(CACHE_DIR),
-    )
+    runner = _start_run(approval_wasm, db, tmp_path, "golem:it/api.{run-approval}", '"order-9"')
     server = None
     try:
         assert runner.stdout is not None
@@ -418,10 +419,7 @@ def test_cli_run_completed_over_http_by_another_process(approval_wasm: Path, tmp
 
 def test_cli_run_completed_by_the_complete_command(approval_wasm: Path, tmp_path: Path) -> None:
     db = str(tmp_path / "cli.db")
-    runner = subprocess.Popen(
-        [_exe(), "run", str(approval_wasm), "--db", db, "--worker", WORKER, "--invoke", "run-approval", '"x"'],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=_cli_env(CACHE_DIR),
-    )
+    runner = _start_run(approval_wasm, db, tmp_path, "run-approval", '"x"')
     try:
         assert runner.stdout is not None
         pid = runner.stdout.readline().rsplit(" ", 1)[1].strip()
@@ -494,10 +492,7 @@ def test_the_example_runs(approval_wasm: Path, tmp_path: Path) -> None:
 
 def test_cli_run_interrupted_while_awaiting_exits_130_in_one_line(approval_wasm: Path, tmp_path: Path) -> None:
     db = str(tmp_path / "int.db")
-    runner = subprocess.Popen(
-        [_exe(), "run", str(approval_wasm), "--db", db, "--worker", WORKER, "--invoke", "run-approval", '"x"'],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=_cli_env(CACHE_DIR),
-    )
+    runner = _start_run(approval_wasm, db, tmp_path, "run-approval", '"x"')
     try:
         assert runner.stdout is not None
         assert "awaits promise" in runner.stdout.readline()
