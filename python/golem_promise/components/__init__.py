@@ -42,7 +42,7 @@ from .._errors import GolemPromiseError
 from .._host import Worker
 from .._ids import ComponentId, PromiseId
 from ._cache import CACHE_ENV, cache_key, default_cache_dir, read_cached, write_cached
-from ._link import GOLEM_HOST, HostCallError, Linked, link, split_export, wit_signature
+from ._link import GOLEM_HOST, HostCallError, Linked, link, plan_imports, split_export, wit_signature
 from ._values import ArgumentError, args_from_json, to_json
 
 __all__ = [
@@ -162,6 +162,7 @@ class Component:
         self._engine = _engine()
         ctype = compiled.type
         self._imports = ctype.imports(self._engine)
+        self._plan = plan_imports(self._engine, self._imports)  # applied to every instance's linker
         self._exports = _export_names(self._engine, ctype)
         self.from_cache = from_cache
         self.compile_seconds = compile_seconds
@@ -266,7 +267,7 @@ def load_component(
     engine = _engine()
     digest = hashlib.sha256(wasm).hexdigest()
     folder = Path(os.fspath(cache_dir)) if cache_dir is not None else default_cache_dir()
-    key = cache_key(wasm)
+    key = cache_key(digest)
     if cache:
         cached = read_cached(folder, key)
         if cached is not None:
@@ -283,8 +284,7 @@ def load_component(
     try:
         compiled = wc.Component(engine, source)
     except wasmtime.WasmtimeError as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else "invalid"
-        raise InvalidComponent(f"{str(file)!r} is not a valid component: {first}") from None
+        raise InvalidComponent(f"{str(file)!r} is not a valid component: {_first_line(e)}") from None
     seconds = time.monotonic() - start
     if progress is not None:
         progress(f"compiled {file.name} in {seconds:.1f} s")
@@ -386,7 +386,8 @@ class ComponentInstance:
         self._instance: Optional[wc.Instance] = None
         self._store: Optional[wasmtime.Store] = None
         self._linked: Optional[Linked] = None
-        self.unimplemented_imports: List[str] = []
+        #: The imports linked as traps (``interface#function``): what golem-promise does not implement.
+        self.unimplemented_imports: List[str] = list(component._plan.traps)
         self._closed = False
         self._start()
         _LIVE.add(self)
@@ -400,7 +401,7 @@ class ComponentInstance:
         store.set_wasi(wasi)
         linker = wc.Linker(engine)
         linked = Linked(self._worker)
-        self.unimplemented_imports = link(linker, engine, self._component._imports, linked)
+        link(linker, self._component._plan, linked)
         try:
             instance = linker.instantiate(store, self._component._compiled)
         except wasmtime.WasmtimeError as e:

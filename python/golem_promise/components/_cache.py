@@ -8,7 +8,6 @@ a write to a temporary file and an atomic rename so that a concurrent reader see
 
 from __future__ import annotations
 
-import hashlib
 import os
 import platform
 import tempfile
@@ -39,11 +38,10 @@ def default_cache_dir() -> Path:
     return Path(base) / "golem-promise" / "components"
 
 
-def cache_key(wasm: bytes) -> str:
-    """The cache file name for a component's bytes under this wasmtime and platform."""
-    digest = hashlib.sha256(wasm).hexdigest()
+def cache_key(sha256_hex: str) -> str:
+    """The cache file name for a component (the SHA-256 of its bytes) under this wasmtime and platform."""
     version = wasmtime_version().replace(os.sep, "_")
-    return f"{digest}-wasmtime-{version}-{platform.machine()}.cwasm"
+    return f"{sha256_hex}-wasmtime-{version}-{platform.machine()}.cwasm"
 
 
 def read_cached(folder: Path, key: str) -> Optional[Path]:

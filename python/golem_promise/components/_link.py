@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import sys
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 
 import wasmtime
 from wasmtime import component as wc
@@ -20,7 +20,7 @@ from .._host import Worker
 from .._ids import ComponentId, PromiseId, Uuid, WorkerId
 from ._values import type_name
 
-__all__ = ["GOLEM_HOST", "HostCallError", "Linked", "link", "wit_signature"]
+__all__ = ["GOLEM_HOST", "HostCallError", "ImportPlan", "Linked", "link", "plan_imports", "wit_signature"]
 
 #: Interfaces whose promise functions golem-promise implements (Golem's 1.1.x releases).
 GOLEM_HOST = re.compile(r"golem:api/host@1\.1\.\d+\Z")
@@ -61,22 +61,11 @@ class HostCallError(Exception):
         self.cause = cause
 
 
-def wit_type(ty: Any) -> str:
-    """A full WIT-like spelling of a type (every level), to compare signatures."""
-    if isinstance(ty, wc.RecordType):
-        return "record {" + ", ".join(f"{n}: {wit_type(t)}" for n, t in ty.fields) + "}"
-    if isinstance(ty, wc.ListType):
-        return f"list<{wit_type(ty.element)}>"
-    if isinstance(ty, wc.OptionType):
-        return f"option<{wit_type(ty.payload)}>"
-    return type_name(ty)
-
-
 def wit_signature(fty: Any) -> str:
     """``func(name: type, ...) -> type`` for a wasmtime FuncType."""
-    params = ", ".join(f"{n}: {wit_type(t)}" for n, t in fty.params)
+    params = ", ".join(f"{n}: {type_name(t, limit=None)}" for n, t in fty.params)
     result = fty.result
-    return f"func({params})" + ("" if result is None else f" -> {wit_type(result)}")
+    return f"func({params})" + ("" if result is None else f" -> {type_name(result, limit=None)}")
 
 
 def _uuid_record(u: Uuid) -> wc.Record:
@@ -211,55 +200,87 @@ def _log(_store: Any, level: Any, context: str, message: str) -> None:
     sys.stderr.flush()
 
 
-def link(linker: wc.Linker, engine: wasmtime.Engine, imports: Dict[str, Any], linked: Linked) -> List[str]:
-    """Defines every import of a component in ``linker``; returns the names of trapping imports."""
-    linker.add_wasip2()
-    stubs: List[str] = []
+class ImportPlan(NamedTuple):
+    """How each import of a component is defined: worked out once per component from its import
+    list, then applied to a fresh linker for every instance.
+
+    ``instances`` holds, per imported interface, its members as (name, how, detail): ``how`` is
+    ``resource`` (detail: the host resource id), ``promise`` (a promise function whose
+    signature matched), ``log`` (wasi:logging's log) or ``trap`` (detail: why).
+    """
+
+    root_traps: List[str]
+    instances: List[Tuple[str, List[Tuple[str, str, Any]]]]
+    traps: List[str]
+
+
+def plan_imports(engine: wasmtime.Engine, imports: Dict[str, Any]) -> ImportPlan:
+    """The ImportPlan of a component's imports (``Component.type.imports``)."""
+    root_traps: List[str] = []
+    instances: List[Tuple[str, List[Tuple[str, str, Any]]]] = []
+    traps: List[str] = []
     seen_resources: List[Any] = []
     resource_id = 0
+    for name, ext in imports.items():
+        ty = ext.ty
+        if _WASI_P2.match(name):
+            if isinstance(ty, wc.ComponentInstanceType):
+                seen_resources.extend(e.ty for e in ty.exports(engine).values() if isinstance(e.ty, wc.ResourceType))
+            continue
+        if isinstance(ty, wc.FuncType):
+            root_traps.append(name)
+            traps.append(name)
+            continue
+        if not isinstance(ty, wc.ComponentInstanceType):
+            continue  # types need no definition; modules and components are not imported by Golem components
+        golem_host = bool(GOLEM_HOST.match(name))
+        members: List[Tuple[str, str, Any]] = []
+        for member, mext in ty.exports(engine).items():
+            mty = mext.ty
+            if isinstance(mty, wc.ResourceType):
+                # A resource another interface defines (wasi:io's pollable used by
+                # golem:rpc/types) is the same type here: defining it again would not match.
+                if any(mty == other for other in seen_resources):
+                    continue
+                resource_id += 1
+                members.append((member, "resource", resource_id))
+                seen_resources.append(mty)
+            elif isinstance(mty, wc.FuncType):
+                if golem_host and member in PROMISE_FUNCTIONS:
+                    expected = PROMISE_FUNCTIONS[member]
+                    actual = wit_signature(mty)
+                    if actual == expected:
+                        members.append((member, "promise", None))
+                        continue
+                    members.append((member, "trap", f"signature {actual} differs from Golem's {expected}"))
+                elif name.startswith("wasi:logging/logging@") and member == "log" and len(mty.params) == 3:
+                    members.append((member, "log", None))
+                    continue
+                else:
+                    members.append((member, "trap", _NOT_IMPLEMENTED))
+                traps.append(f"{name}#{member}")
+        instances.append((name, members))
+    return ImportPlan(root_traps, instances, traps)
+
+
+def link(linker: wc.Linker, plan: ImportPlan, linked: Linked) -> None:
+    """Defines every import of the plan in ``linker``, acting for ``linked``'s worker."""
+    linker.add_wasip2()
+    promise_fns = _promise_functions(linked)
     with linker.root() as root:
-        for name, ext in imports.items():
-            ty = ext.ty
-            if _WASI_P2.match(name):
-                if isinstance(ty, wc.ComponentInstanceType):
-                    seen_resources.extend(e.ty for e in ty.exports(engine).values() if isinstance(e.ty, wc.ResourceType))
-                continue
-            if isinstance(ty, wc.FuncType):
-                root.add_func(name, _trap(linked, "", name, _NOT_IMPLEMENTED))
-                stubs.append(name)
-                continue
-            if not isinstance(ty, wc.ComponentInstanceType):
-                continue  # types need no definition; modules and components are not imported by Golem components
-            members = ty.exports(engine)
-            golem_host = bool(GOLEM_HOST.match(name))
-            promise_fns = _promise_functions(linked) if golem_host else {}
-            with root.add_instance(name) as inst:
-                for member, mext in members.items():
-                    mty = mext.ty
-                    if isinstance(mty, wc.ResourceType):
-                        # A resource another interface defines (wasi:io's pollable used by
-                        # golem:rpc/types) is the same type here: defining it again would not match.
-                        if any(mty == other for other in seen_resources):
-                            continue
-                        resource_id += 1
-                        inst.add_resource(member, wc.ResourceType.host(resource_id), lambda _store, _rep: None)
-                        seen_resources.append(mty)
-                    elif isinstance(mty, wc.FuncType):
-                        if member in promise_fns:
-                            expected = PROMISE_FUNCTIONS[member]
-                            actual = wit_signature(mty)
-                            if actual == expected:
-                                inst.add_func(member, _guarded(linked, name, member, promise_fns[member]))
-                                continue
-                            why = f"signature {actual} differs from Golem's {expected}"
-                            inst.add_func(member, _trap(linked, name, member, why))
-                        elif name.startswith("wasi:logging/logging@") and member == "log" and len(mty.params) == 3:
-                            inst.add_func(member, _log)
-                            continue
-                        else:
-                            inst.add_func(member, _trap(linked, name, member, _NOT_IMPLEMENTED))
-                        stubs.append(f"{name}#{member}")
-    return stubs
+        for name in plan.root_traps:
+            root.add_func(name, _trap(linked, "", name, _NOT_IMPLEMENTED))
+        for iface, members in plan.instances:
+            with root.add_instance(iface) as inst:
+                for member, how, detail in members:
+                    if how == "resource":
+                        inst.add_resource(member, wc.ResourceType.host(detail), lambda _store, _rep: None)
+                    elif how == "promise":
+                        inst.add_func(member, _guarded(linked, iface, member, promise_fns[member]))
+                    elif how == "log":
+                        inst.add_func(member, _log)
+                    else:
+                        inst.add_func(member, _trap(linked, iface, member, detail))
 
 
 def split_export(name: str) -> Tuple[Optional[str], str]:

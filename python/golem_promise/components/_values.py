@@ -43,8 +43,14 @@ class ArgumentError(ValueError):
         self.param = param
 
 
-def type_name(ty: Any, depth: int = 0) -> str:
-    """A WIT-like spelling of a type, for messages (records show their fields, two levels deep)."""
+def type_name(ty: Any, depth: int = 0, limit: Optional[int] = 2) -> str:
+    """A WIT-like spelling of a type: for messages, records and variants are spelled out
+    ``limit`` levels deep; ``limit=None`` spells every level (to compare signatures)."""
+
+    def inner(t: Any) -> str:
+        return type_name(t, depth + 1, limit)
+
+    cut = limit is not None and depth >= limit
     for cls, (_, _, name) in _INT_RANGES.items():
         if isinstance(ty, cls):
             return name
@@ -53,27 +59,27 @@ def type_name(ty: Any, depth: int = 0) -> str:
         if isinstance(ty, cls):
             return name
     if isinstance(ty, wc.ListType):
-        return f"list<{type_name(ty.element, depth + 1)}>"
+        return f"list<{inner(ty.element)}>"
     if isinstance(ty, wc.OptionType):
-        return f"option<{type_name(ty.payload, depth + 1)}>"
+        return f"option<{inner(ty.payload)}>"
     if isinstance(ty, wc.ResultType):
-        ok = "_" if ty.ok is None else type_name(ty.ok, depth + 1)
-        err = "_" if ty.err is None else type_name(ty.err, depth + 1)
+        ok = "_" if ty.ok is None else inner(ty.ok)
+        err = "_" if ty.err is None else inner(ty.err)
         return f"result<{ok}, {err}>"
     if isinstance(ty, wc.TupleType):
-        return "tuple<" + ", ".join(type_name(e, depth + 1) for e in ty.elements) + ">"
+        return "tuple<" + ", ".join(inner(e) for e in ty.elements) + ">"
     if isinstance(ty, wc.RecordType):
-        if depth >= 2:
+        if cut:
             return "record {...}"
-        return "record {" + ", ".join(f"{n}: {type_name(t, depth + 1)}" for n, t in ty.fields) + "}"
+        return "record {" + ", ".join(f"{n}: {inner(t)}" for n, t in ty.fields) + "}"
     if isinstance(ty, wc.EnumType):
         return "enum {" + ", ".join(ty.names) + "}"
     if isinstance(ty, wc.FlagsType):
         return "flags {" + ", ".join(ty.names) + "}"
     if isinstance(ty, wc.VariantType):
-        if depth >= 2:
+        if cut:
             return "variant {...}"
-        cases = (n if t is None else f"{n}({type_name(t, depth + 1)})" for n, t in ty.cases)
+        cases = (n if t is None else f"{n}({inner(t)})" for n, t in ty.cases)
         return "variant {" + ", ".join(cases) + "}"
     if isinstance(ty, (wc.OwnType, wc.BorrowType)):
         return "resource handle"

@@ -139,8 +139,11 @@ class ComponentRunner:
 
     def instance(self, worker: str = "worker-1") -> ComponentInstance:
         """A new instance acting as the worker named ``worker`` of this component (output kept)."""
+        return self._instance(worker, _Captured(), _Captured())
+
+    def _instance(self, worker: str, stdout: _Captured, stderr: _Captured) -> ComponentInstance:
         w = self.host.worker(self.component_id, worker, live=True)
-        inst = self.component.instantiate(w, stdout=_Captured(), stderr=_Captured())
+        inst = self.component.instantiate(w, stdout=stdout, stderr=stderr)
         self._instances.append(inst)
         return inst
 
@@ -151,10 +154,7 @@ class ComponentRunner:
     def start(self, export: str, args: Sequence[Any] = (), *, worker: str = "worker-1") -> Invocation:
         """Starts ``export`` on a thread (a new instance for ``worker``); see :class:`Invocation`."""
         stdout, stderr = _Captured(), _Captured()
-        w = self.host.worker(self.component_id, worker, live=True)
-        inst = self.component.instantiate(w, stdout=stdout, stderr=stderr)
-        self._instances.append(inst)
-        return Invocation(inst, export, args, stdout, stderr)
+        return Invocation(self._instance(worker, stdout, stderr), export, args, stdout, stderr)
 
     def close(self) -> None:
         """Drops every instance made by this runner."""
