@@ -33,17 +33,16 @@ GP_API int gp_host_oplog_read(gp_oplog_entry_t* out, gp_host* host, const gp_wor
   });
 }
 
-GP_API const char* gp_oplog_kind_name(int32_t kind) {
-  switch (kind) {
-    case GP_OPLOG_CREATE: return "create";
-    case GP_OPLOG_CREATE_PROMISE: return "create-promise";
-    case GP_OPLOG_COMPLETE_PROMISE: return "complete-promise";
-    case GP_OPLOG_POLL_PROMISE: return "poll-promise";
-    case GP_OPLOG_AWAIT_PROMISE: return "await-promise";
-    case GP_OPLOG_DELETE_PROMISE: return "delete-promise";
-    case GP_OPLOG_GET_OPLOG_INDEX: return "get-oplog-index";
-    default: return "unknown";
-  }
-}
+// The core's kinds are the ABI's values, so the core names them for both.
+static_assert(static_cast<int>(gp::OplogKind::create) == GP_OPLOG_CREATE &&
+                  static_cast<int>(gp::OplogKind::create_promise) == GP_OPLOG_CREATE_PROMISE &&
+                  static_cast<int>(gp::OplogKind::complete_promise) == GP_OPLOG_COMPLETE_PROMISE &&
+                  static_cast<int>(gp::OplogKind::poll_promise) == GP_OPLOG_POLL_PROMISE &&
+                  static_cast<int>(gp::OplogKind::await_promise) == GP_OPLOG_AWAIT_PROMISE &&
+                  static_cast<int>(gp::OplogKind::delete_promise) == GP_OPLOG_DELETE_PROMISE &&
+                  static_cast<int>(gp::OplogKind::get_oplog_index) == GP_OPLOG_GET_OPLOG_INDEX,
+              "OplogKind matches GP_OPLOG_*");
+
+GP_API const char* gp_oplog_kind_name(int32_t kind) { return gp::kind_name(kind); }
 
 }  // extern "C"

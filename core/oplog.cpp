@@ -29,6 +29,14 @@ void encode_entry(const OplogEntry& e, flatbuffers::FlatBufferBuilder& fbb) {
   fbb.Finish(b.Finish());
 }
 
+const char* kind_name(int kind) {
+  static constexpr const char* kNames[] = {"create", "create-promise", "complete-promise", "poll-promise",
+                                           "await-promise", "delete-promise", "get-oplog-index"};
+  const int first = static_cast<int>(OplogKind::create);
+  const int last = static_cast<int>(OplogKind::get_oplog_index);
+  return kind >= first && kind <= last ? kNames[kind - first] : "unknown";
+}
+
 OplogEntry decode_entry(const void* data, std::size_t len, int row_kind, std::uint64_t idx) {
   const auto corrupt = [idx](const std::string& why) {
     return Error(Errc::corrupt, "oplog entry " + std::to_string(idx) + " is damaged: " + why);
@@ -61,9 +69,7 @@ OplogEntry decode_entry(const void* data, std::size_t len, int row_kind, std::ui
   // Every call on a promise names it; create-promise names the promise it made, which is
   // numbered by this very entry.  A damaged or foreign row may pass verification without that.
   if (e.kind != OplogKind::create && e.kind != OplogKind::get_oplog_index && !e.promise) {
-    static constexpr const char* kNames[] = {"", "create", "create-promise", "complete-promise", "poll-promise",
-                                             "await-promise", "delete-promise", "get-oplog-index"};
-    throw corrupt(std::string("a ") + kNames[kind] + " entry without its promise");
+    throw corrupt(std::string("a ") + kind_name(kind) + " entry without its promise");
   }
   if (e.kind == OplogKind::create_promise && e.promise->oplog_idx != idx) {
     throw corrupt("it creates promise " + std::to_string(e.promise->oplog_idx) + ", not " + std::to_string(idx));

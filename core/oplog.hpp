@@ -23,6 +23,9 @@ enum class OplogKind : int {
   get_oplog_index = 7,
 };
 
+// The kind's name as the oplog API shows it ("create-promise", ...); "unknown" for any other value.
+const char* kind_name(int kind);
+
 struct OplogEntry {
   std::uint64_t idx = 0;
   OplogKind kind = OplogKind::create;
