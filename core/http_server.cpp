@@ -1,37 +1,30 @@
 // The HTTP completion endpoint (DESIGN §4): routing, authentication, body limits and Golem's JSON
-// answers, over cpp-httplib (HTTP) and nlohmann/json (body parsing, through its SAX interface so a
-// large "data" array becomes a byte vector without a JSON tree of one node per byte).
+// answers.  The connections (Boost.Beast over Boost.Asio) are http_connections.cpp's; this file
+// decides what each request is answered.  Bodies are parsed with nlohmann/json's SAX interface, so
+// a large "data" array becomes a byte vector without a JSON tree of one node per byte.
 //
-// Routing is done in httplib's pre-routing handler by splitting the request target as sent at
-// '/' and only then percent-decoding each segment (so "%2F" stays inside its segment), not with
-// httplib's regex routes: libstdc++'s std::regex recurses once per character and overflows a thread's stack
-// on a path of a few thousand characters, which any client can send.  The one regex route that
-// remains (httplib reads a request body only for a route handler) is reached only by a POST whose
-// path the pre-routing handler has already checked: a UUID and a valid worker name, < 200 bytes.
+// Routing splits the request target as sent at '/' and only then percent-decodes each segment
+// (so "%2F" stays inside its segment).  No std::regex: libstdc++'s recurses once per character and
+// overflows a thread's stack on a path of a few thousand characters, which any client can send.
 #include "http_server.hpp"
 
-#include <fcntl.h>
 #include <strings.h>
-#include <sys/socket.h>
 
-#include <atomic>
+#include <algorithm>
 #include <cctype>
-#include <cerrno>
 #include <charconv>
-#include <chrono>
 #include <limits>
 #include <mutex>
 #include <optional>
 #include <string_view>
-#include <system_error>
 #include <thread>
 #include <vector>
 
-#include <httplib.h>
 #include <nlohmann/json.hpp>
 
 #include "error.hpp"
 #include "host.hpp"
+#include "http_codings.hpp"
 #include "http_connections.hpp"
 #include "ids.hpp"
 #include "printable.hpp"
@@ -39,16 +32,12 @@
 namespace gp {
 namespace {
 
+namespace http = boost::beast::http;
 using ojson = nlohmann::ordered_json;  // keeps Golem's field order in answers
-using httplib::Request;
-using httplib::Response;
-using HandlerResponse = httplib::Server::HandlerResponse;
 
 constexpr int kMaxThreads = 1024;
 constexpr int kMaxTimeoutMs = 3'600'000;
 constexpr std::size_t kMaxAddress = 253;
-// How much of an oversized body is read and thrown away before giving up on the connection.
-constexpr std::uint64_t kMaxDiscard = 64ull * 1024 * 1024;
 
 // ---------------------------------------------------------------- answers
 
@@ -57,22 +46,13 @@ std::string dump(const ojson& j) {
   return j.dump(-1, ' ', false, ojson::error_handler_t::replace);
 }
 
-void reply(Response& res, int status, std::string body) {
-  res.status = status;
-  res.body = std::move(body);
-  res.headers.erase("Content-Type");
-  res.set_header("Content-Type", "application/json");
-}
+Answer reply(int status, std::string body) { return Answer{status, std::move(body), {}, false}; }
 
-// 401, 404, 405, 413, 415, 503: {"error": "..."}
-void reply_error(Response& res, int status, const std::string& message) {
-  reply(res, status, dump(ojson{{"error", message}}));
-}
+// 401, 404, 405, 408, 413, 415, 503: {"error": "..."}
+Answer reply_error(int status, const std::string& message) { return reply(status, dump(ojson{{"error", message}})); }
 
 // 400: {"errors": ["..."]}, as Golem answers validation failures.
-void reply_invalid(Response& res, const std::string& message) {
-  reply(res, 400, dump(ojson{{"errors", ojson::array({message})}}));
-}
+Answer reply_invalid(const std::string& message) { return reply(400, dump(ojson{{"errors", ojson::array({message})}})); }
 
 ojson promise_id_json(const PromiseId& id) {
   return ojson{{"workerId", {{"componentId", id.worker_id.component_id.to_string()},
@@ -80,25 +60,26 @@ ojson promise_id_json(const PromiseId& id) {
                {"oplogIdx", id.oplog_idx}};
 }
 
-void reply_promise_not_found(Response& res, int status, const PromiseId& id) {
-  reply(res, status, dump(ojson{{"golemError", {{"type", "PromiseNotFound"}, {"promiseId", promise_id_json(id)}}}}));
+Answer reply_promise_not_found(int status, const PromiseId& id) {
+  return reply(status, dump(ojson{{"golemError", {{"type", "PromiseNotFound"}, {"promiseId", promise_id_json(id)}}}}));
 }
 
-void reply_unknown(Response& res, const std::string& details) {
-  reply(res, 500, dump(ojson{{"golemError", {{"type", "Unknown"}, {"details", details}}}}));
+Answer reply_unknown(const std::string& details) {
+  return reply(500, dump(ojson{{"golemError", {{"type", "Unknown"}, {"details", details}}}}));
 }
 
 // A core error from a promise call.  PromiseNotFound is answered with not_found_status.
-void reply_core_error(Response& res, const Error& e, const PromiseId& id, int not_found_status) {
+Answer reply_core_error(const Error& e, const PromiseId& id, int not_found_status) {
   switch (e.code()) {
-    case Errc::not_found: reply_promise_not_found(res, not_found_status, id); break;
-    case Errc::invalid: reply_invalid(res, e.what()); break;
-    case Errc::too_big: reply_error(res, 413, e.what()); break;
-    case Errc::busy:
-      reply_error(res, 503, e.what());
-      res.set_header("Retry-After", "1");
-      break;
-    default: reply_unknown(res, e.what()); break;
+    case Errc::not_found: return reply_promise_not_found(not_found_status, id);
+    case Errc::invalid: return reply_invalid(e.what());
+    case Errc::too_big: return reply_error(413, e.what());
+    case Errc::busy: {
+      auto a = reply_error(503, e.what());
+      a.headers.emplace_back("Retry-After", "1");
+      return a;
+    }
+    default: return reply_unknown(e.what());
   }
 }
 
@@ -116,45 +97,12 @@ void append_byte_array(std::string& out, const std::uint8_t* data, std::size_t l
   out += ']';
 }
 
-// The request's body could not be read to its end, so the bytes left in the connection would be
-// taken for the next request: close it after this answer, and tell the client so.
-void close_connection(Response& res) {
-  res.set_header("Connection", "close");
-  ConnectionServer::close_after_answer();
+// Methods a client may send that are not ours: anything else that is a well-formed token (QUERY,
+// a lower-case post) is answered 405 without routing, as Golem does.
+bool is_known_method(std::string_view method) {
+  static constexpr std::string_view known[] = {"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"};
+  return std::find(std::begin(known), std::end(known), method) != std::end(known);
 }
-
-// A request line whose method is a well-formed token httplib does not know (QUERY, a lower-case
-// post): httplib refuses the line with 400 and leaves the method in the request.
-bool is_unknown_method(const std::string& method) {
-  static constexpr std::string_view known[] = {"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "PRI"};
-  if (method.empty() || method.size() > 32) return false;
-  for (const char c : method) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && std::string_view("!#$%&'*+-.^_`|~").find(c) == std::string_view::npos) return false;
-  }
-  for (const auto k : known) {
-    if (method == k) return false;
-  }
-  return true;
-}
-
-bool has_body(const Request& req) {
-  return req.has_header("Transfer-Encoding") ||
-         (req.has_header("Content-Length") && req.get_header_value("Content-Length") != "0");
-}
-
-// The Content-Encodings httplib decodes in this build (its CPPHTTPLIB_* macros come with the
-// library, from pkg-config).  httplib itself reads any other value, "zstd" or "GZIP" alike, as
-// no encoding at all, and takes any value containing "br" for brotli.
-constexpr const char* kDecodedEncodings =
-#if defined(CPPHTTPLIB_ZLIB_SUPPORT) && defined(CPPHTTPLIB_BROTLI_SUPPORT)
-    "gzip, deflate, br";
-#elif defined(CPPHTTPLIB_ZLIB_SUPPORT)
-    "gzip, deflate";
-#elif defined(CPPHTTPLIB_BROTLI_SUPPORT)
-    "br";
-#else
-    "none";
-#endif
 
 std::string_view trim(std::string_view text) {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
@@ -162,29 +110,42 @@ std::string_view trim(std::string_view text) {
   return text;
 }
 
-// The request's Content-Encoding as the name httplib decodes ("gzip", "deflate", "br"), "" for
-// none or "identity", nullopt for a coding this build cannot decode, a list of codings, or the
-// header given twice.  Content codings are case-insensitive; "x-gzip" is gzip (RFC 9110 8.4.1).
-std::optional<std::string> decodable_encoding(const Request& req) {
-  const auto count = req.get_header_value_count("Content-Encoding");
-  if (count == 0) return std::string();
-  if (count != 1) return std::nullopt;
-  std::string coding(trim(req.get_header_value("Content-Encoding")));
-  for (auto& c : coding) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+std::string lower(std::string_view text) {
+  std::string out(text);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::size_t count(const RequestHeader& req, http::field f) { return req.count(f); }
+
+// The first value of a header ("" when absent).
+std::string_view field(const RequestHeader& req, http::field f) {
+  const auto v = req[f];
+  return {v.data(), v.size()};
+}
+
+// The request's Content-Encoding as the coding decode_body takes ("gzip", "deflate", "br"), ""
+// for none or "identity", nullopt for another coding, a list of codings, or the header given
+// twice.  Content codings are case-insensitive; "x-gzip" is gzip (RFC 9110 8.4.1).
+std::optional<std::string> decodable_encoding(const RequestHeader& req) {
+  const auto n = count(req, http::field::content_encoding);
+  if (n == 0) return std::string();
+  if (n != 1) return std::nullopt;
+  auto coding = lower(trim(field(req, http::field::content_encoding)));
   if (coding == "identity") return std::string();
-#ifdef CPPHTTPLIB_ZLIB_SUPPORT
-  if (coding == "gzip" || coding == "x-gzip") return std::string("gzip");
-  if (coding == "deflate") return coding;
-#endif
-#ifdef CPPHTTPLIB_BROTLI_SUPPORT
-  if (coding == "br") return coding;
-#endif
+  if (coding == "x-gzip") coding = "gzip";
+  if (coding == "gzip" || coding == "deflate" || coding == "br") return coding;
   return std::nullopt;
 }
 
-void reply_unsupported_encoding(const Request& req, Response& res) {
-  reply_error(res, 415, "unsupported Content-Encoding '" + printable(req.get_header_value("Content-Encoding")) +
-                            "': this server decodes " + kDecodedEncodings + " (or no encoding)");
+Answer reply_unsupported_encoding(const RequestHeader& req) {
+  std::string given;
+  for (auto it = req.find(http::field::content_encoding); it != req.end() && it->name() == http::field::content_encoding; ++it) {
+    if (!given.empty()) given += ", ";
+    given.append(it->value().data(), it->value().size());
+  }
+  return reply_error(415, "unsupported Content-Encoding '" + printable(given) + "': this server decodes " +
+                              kDecodedEncodings + " (or no encoding)");
 }
 
 // ---------------------------------------------------------------- authentication
@@ -201,19 +162,19 @@ bool equal_constant_time(std::string_view given, std::string_view expected) {
 
 enum class Auth { ok, missing, wrong };
 
-Auth check_auth(const Request& req, const std::string& token) {
+Auth check_auth(const RequestHeader& req, const std::string& token) {
   if (token.empty()) return Auth::ok;
-  if (!req.has_header("Authorization")) return Auth::missing;
-  const auto value = req.get_header_value("Authorization");
+  const auto it = req.find(http::field::authorization);
+  if (it == req.end()) return Auth::missing;
+  std::string_view value(it->value().data(), it->value().size());
   // RFC 6750: "Bearer" (any case), one or more spaces, the token.
   constexpr std::string_view kScheme = "bearer ";
-  if (value.size() < kScheme.size() || strncasecmp(value.c_str(), kScheme.data(), kScheme.size()) != 0) {
+  if (value.size() < kScheme.size() || strncasecmp(value.data(), kScheme.data(), kScheme.size()) != 0) {
     return Auth::missing;
   }
-  std::string_view given(value);
-  given.remove_prefix(kScheme.size());
-  while (!given.empty() && given.front() == ' ') given.remove_prefix(1);
-  return equal_constant_time(given, token) ? Auth::ok : Auth::wrong;
+  value.remove_prefix(kScheme.size());
+  while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+  return equal_constant_time(value, token) ? Auth::ok : Auth::wrong;
 }
 
 // ---------------------------------------------------------------- routes
@@ -224,7 +185,7 @@ struct Route {
   std::string component, worker, oplog_idx;  // percent-decoded
 
   const char* allowed() const { return kind == Kind::complete ? "POST" : "GET, HEAD"; }
-  bool allows(const std::string& method) const {
+  bool allows(std::string_view method) const {
     return kind == Kind::complete ? method == "POST" : (method == "GET" || method == "HEAD");
   }
 };
@@ -253,11 +214,14 @@ std::string percent_decode(std::string_view segment) {
   return out;
 }
 
-// The path of the request target as the client sent it (httplib's req.path is decoded as a
-// whole, which would turn an encoded slash in a worker name into a separator).
-std::string_view raw_path(const Request& req) {
-  std::string_view target(req.target);
+// The path of the request target as the client sent it, query left out.
+std::string_view raw_path(const RequestHeader& req) {
+  std::string_view target(req.target().data(), req.target().size());
   return target.substr(0, target.find('?'));
+}
+
+std::string_view method_of(const RequestHeader& req) {
+  return {req.method_string().data(), req.method_string().size()};
 }
 
 // The raw path split at '/' (no empty segment), then each segment percent-decoded, so that
@@ -291,23 +255,23 @@ Route classify(std::string_view path) {
   return r;
 }
 
-// The worker id of a route, or a 400 answer naming the bad part.
-std::optional<WorkerId> parse_worker_id(const Route& r, Response& res) {
+// The worker id of a route, or the 400 answer naming the bad part.
+std::optional<WorkerId> parse_worker_id(const Route& r, std::optional<Answer>& refused) {
   WorkerId id;
   try {
     id.component_id = Uuid::parse(r.component);
   } catch (const Error&) {
-    reply_invalid(res, "invalid component id '" + printable(r.component) +
-                           "': expected a UUID like 8-4-4-4-12 hex digits");
+    refused = reply_invalid("invalid component id '" + printable(r.component) +
+                            "': expected a UUID like 8-4-4-4-12 hex digits");
     return std::nullopt;
   }
   try {
     validate_worker_name(r.worker);
   } catch (const Error& e) {
-    reply_invalid(res, e.what());
+    refused = reply_invalid(e.what());
     return std::nullopt;
   }
-  id.worker_name = std::string(r.worker);
+  id.worker_name = r.worker;
   return id;
 }
 
@@ -436,332 +400,219 @@ class CompleteBody final : public nlohmann::json_sax<nlohmann::json> {
   bool in_data_ = false;
 };
 
-std::string status_text(int status) {
-  switch (status) {
-    case 400: return "malformed HTTP request";
-    case 404: return "not found";
-    case 405: return "method not allowed";
-    case 413: return "request too large";
-    case 414: return "request line too long";
-    case 415: return "unsupported Content-Encoding";
-    case 416: return "invalid Range header";
-    case 417: return "expectation failed";
-    case 431: return "request headers too large";
-    case 501: return "not implemented";
-    default: return "HTTP error " + std::to_string(status);
-  }
-}
 
 }  // namespace
 
 // ---------------------------------------------------------------- the server
 
-struct HttpServer::Impl {
+struct HttpServer::Impl final : RequestHandler {
   Impl(std::shared_ptr<Host> h, HttpServerOptions o)
-      : host(std::move(h)), options(std::move(o)), server(limits_of(options)) {}
-  ~Impl() { stop(); }
+      : host(std::move(h)), options(std::move(o)), blocks(!host->is_memory()), server(*this, limits_of(options)) {}
+  ~Impl() override { stop(); }
 
   std::shared_ptr<Host> host;
   HttpServerOptions options;
+  const bool blocks;  // a file host's calls may wait for fsync or another process's lock
   ConnectionServer server;
   std::uint16_t port = 0;
-  std::thread listener;
-  std::atomic<bool> listener_done{false};
-  std::mutex stop_mu;
 
-  void stop() {
-    std::lock_guard lock(stop_mu);
-    if (!listener.joinable()) return;
-    server.stop_now();
-    listener.join();
-  }
+  void stop() { server.stop(); }
 
   static ConnectionLimits limits_of(const HttpServerOptions& o) {
     ConnectionLimits limits;
     limits.idle_timeout = std::chrono::milliseconds(o.idle_timeout_ms);
     limits.request_timeout = std::chrono::milliseconds(o.request_timeout_ms);
-    // httplib closes a keep-alive connection after 5 requests by default, so a client reusing
-    // one would reconnect every 5 requests; allow as many as nginx does (keepalive_requests).
-    limits.max_requests = 1000;
-    limits.threads = static_cast<std::size_t>(o.threads);
+    limits.max_requests = 1000;  // as nginx's keepalive_requests
+    limits.io_threads = o.io_threads > 0 ? static_cast<std::size_t>(o.io_threads)
+                                         : std::max(1u, std::thread::hardware_concurrency());
+    limits.blocking_threads = static_cast<std::size_t>(o.threads);
     return limits;
-  }
-
-  // A request whose reading stopped on one of the server's own limits, answered for that limit
-  // (and the connection closed); false for any other failure.
-  bool reply_read_failure(Response& res) const {
-    switch (ConnectionServer::read_failure()) {
-      case ReadFailure::none: return false;
-      case ReadFailure::timed_out:
-        reply_error(res, 408, "request not received in full within " + std::to_string(options.request_timeout_ms) +
-                                  " ms of its first byte");
-        break;
-      case ReadFailure::headers_too_large:
-        reply_error(res, 431, "request line and headers exceed " + std::to_string(kMaxHeaderBytes) + " bytes");
-        break;
-      case ReadFailure::stopping: reply_error(res, 503, "the server is stopping"); break;
-    }
-    close_connection(res);
-    return true;
   }
 
   std::string body_limit_message() const {
     return "request body exceeds the limit of " + std::to_string(options.max_body_bytes) + " bytes";
   }
 
-  void configure();
-  HandlerResponse route(const Request& req, Response& res);
-  void handle_complete(const Request& req, Response& res, const httplib::ContentReader& reader);
-  void complete(const WorkerId& worker, const std::string& body, Response& res);
-  void get_promise(const WorkerId& worker, std::string_view oplog_idx, Response& res);
+  // The raw body limit: the decoded body is bounded by max_body_bytes; a compressed one may be a
+  // little larger than what it decodes to (stored blocks), so it gets that much room.
+  std::uint64_t raw_limit(bool encoded) const {
+    const auto m = options.max_body_bytes;
+    if (!encoded) return m;
+    const auto extra = m / 64 + 1024;
+    return m > std::numeric_limits<std::uint64_t>::max() - extra ? m : m + extra;
+  }
+
+  Verdict on_header(const RequestHeader& req) override;
+  Answer handle(const RequestHeader& req, std::string& body) noexcept override;
+  bool handle_blocks() const override { return blocks; }
+  Answer on_read_failure(ReadFailure failure, const std::string& detail) override;
+
+  Answer complete(const WorkerId& worker, const std::string& body);
+  Answer get_promise(const WorkerId& worker, std::string_view oplog_idx);
 };
 
-void HttpServer::Impl::configure() {
-  server.set_payload_max_length(static_cast<std::size_t>(options.max_body_bytes));
-  server.set_tcp_nodelay(true);
-  // httplib's default sets SO_REUSEPORT, which lets a second server bind a port already in use;
-  // SO_REUSEADDR alone only allows rebinding over connections in TIME_WAIT.
-  server.set_socket_options([](socket_t sock) {
-    int yes = 1;
-    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-    ::fcntl(sock, F_SETFD, FD_CLOEXEC);
-  });
-
-  server.set_pre_routing_handler([this](const Request& req, Response& res) {
-    try {
-      return route(req, res);
-    } catch (const std::exception& e) {
-      reply_unknown(res, e.what());
-    } catch (...) {
-      reply_unknown(res, "unknown C++ exception");
-    }
-    close_connection(res);
-    return HandlerResponse::Handled;
-  });
-
-  // Only reached after route() checked the path; see the note at the top of this file.
-  server.Post(R"(/v1/components/[0-9A-Fa-f-]{36}/workers/[A-Za-z0-9_-]{1,100}/complete)",
-              [this](const Request& req, Response& res, const httplib::ContentReader& reader) {
-                try {
-                  handle_complete(req, res, reader);
-                } catch (const std::exception& e) {
-                  reply_unknown(res, e.what());
-                } catch (...) {
-                  reply_unknown(res, "unknown C++ exception");
-                }
-              });
-
-  // httplib's own failures (unparsable request line, 413 by Content-Length, ...) and anything
-  // else that leaves an error status without a body get a JSON body too.
-  server.set_error_handler(httplib::Server::HandlerWithResponse([this](const Request& req, Response& res) {
-    // We serve no byte ranges (RFC 9110 lets a server ignore Range); the Request object is
-    // httplib's own non-const one, handed to handlers as const.
-    const_cast<Request&>(req).ranges.clear();
-    if (!ConnectionServer::routed()) {
-      // Refused before routing, so before its body was read (see the connection loop): the
-      // answer says the connection closes.
-      close_connection(res);
-      if (res.status == 400 && is_unknown_method(req.method)) {
-        // Golem (poem) answers a method it does not serve with 405, as our routes do.
-        reply_error(res, 405, "method " + printable(req.method) + " is not allowed; allowed: GET, POST");
-        res.set_header("Allow", "GET, POST");
-        return HandlerResponse::Handled;
-      }
-    }
-    if (!res.body.empty()) return HandlerResponse::Handled;
-    const int status = res.status;
-    if (status == 400 && reply_read_failure(res)) {
-      // the request line and headers did not arrive in time or in size
-    } else if (status == 400) {
-      reply_invalid(res, status_text(status));
-    } else if (status == 413) {
-      reply_error(res, 413, body_limit_message());
-    } else {
-      reply_error(res, status, status_text(status));
-    }
-    return HandlerResponse::Handled;
-  }));
-  server.set_exception_handler([](const Request&, Response& res, std::exception_ptr) {
-    reply_unknown(res, "internal error while handling the request");
-  });
-}
-
-HandlerResponse HttpServer::Impl::route(const Request& req, Response& res) {
-  ConnectionServer::headers_read();
-  const_cast<Request&>(req).ranges.clear();  // see the error handler
+RequestHandler::Verdict HttpServer::Impl::on_header(const RequestHeader& req) {
+  Verdict v;
+  const auto method = method_of(req);
+  if (!is_known_method(method)) {
+    // Golem (poem) answers a method it does not serve with 405, as the routes below do.
+    v.answer = reply_error(405, "method " + printable(method) + " is not allowed; allowed: GET, POST");
+    v.answer->headers.emplace_back("Allow", "GET, POST");
+    v.answer->close = true;
+    return v;
+  }
+  const bool has_body = count(req, http::field::transfer_encoding) != 0 ||
+                        (count(req, http::field::content_length) != 0 && field(req, http::field::content_length) != "0");
   // Anything answered here leaves the request's body unread in the connection.
-  const auto done = [&] {
-    if (has_body(req)) close_connection(res);
-    return HandlerResponse::Handled;
+  const auto refuse = [&](Answer a) {
+    if (has_body) a.close = true;
+    v.answer = std::move(a);
+    return v;
   };
 
   switch (check_auth(req, options.token)) {
     case Auth::ok: break;
-    case Auth::missing:
-      reply_error(res, 401, "authentication required: send 'Authorization: Bearer <token>'");
-      res.set_header("WWW-Authenticate", "Bearer realm=\"golem-promise\"");
-      return done();
-    case Auth::wrong:
-      reply_error(res, 401, "invalid bearer token");
-      res.set_header("WWW-Authenticate", "Bearer realm=\"golem-promise\", error=\"invalid_token\"");
-      return done();
+    case Auth::missing: {
+      auto a = reply_error(401, "authentication required: send 'Authorization: Bearer <token>'");
+      a.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"golem-promise\"");
+      return refuse(std::move(a));
+    }
+    case Auth::wrong: {
+      auto a = reply_error(401, "invalid bearer token");
+      a.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"golem-promise\", error=\"invalid_token\"");
+      return refuse(std::move(a));
+    }
   }
 
-  const auto r = classify(raw_path(req));
+  const auto path = raw_path(req);
+  const auto r = classify(path);
   if (r.kind == Route::Kind::none) {
-    reply_error(res, 404, "no such endpoint: " + printable(req.method) + " " + printable(raw_path(req)));
-    return done();
+    return refuse(reply_error(404, "no such endpoint: " + printable(method) + " " + printable(path)));
   }
-  if (!r.allows(req.method)) {
-    reply_error(res, 405, "method " + printable(req.method) + " is not allowed on " + printable(raw_path(req)) +
-                              "; allowed: " + r.allowed());
-    res.set_header("Allow", r.allowed());
-    return done();
+  if (!r.allows(method)) {
+    auto a = reply_error(405, "method " + printable(method) + " is not allowed on " + printable(path) +
+                                  "; allowed: " + r.allowed());
+    a.headers.emplace_back("Allow", r.allowed());
+    return refuse(std::move(a));
   }
-  if (r.kind == Route::Kind::health) {
-    reply(res, 200, R"({"status":"ok"})");
-    return done();
-  }
-  const auto worker = parse_worker_id(r, res);
-  if (!worker) return done();
+  if (r.kind == Route::Kind::health) return refuse(reply(200, R"({"status":"ok"})"));
+  std::optional<Answer> refused;
+  if (!parse_worker_id(r, refused)) return refuse(std::move(*refused));
   if (r.kind == Route::Kind::promise) {
-    get_promise(*worker, r.oplog_idx, res);
-    return done();
+    return v;  // handle() reads the promise (a body, if any, stays unread: the connection closes after)
   }
-  // POST .../complete with a well-formed path: the route handler reads the body.
-  if (req.is_multipart_form_data()) {
-    reply_error(res, 415, "multipart/form-data is not accepted; send the body as application/json");
-    return done();
+
+  // POST .../complete with a well-formed path.
+  const auto type = lower(trim(field(req, http::field::content_type)));
+  if (type.rfind("multipart/form-data", 0) == 0) {
+    return refuse(reply_error(415, "multipart/form-data is not accepted; send the body as application/json"));
   }
   const auto encoding = decodable_encoding(req);
-  if (!encoding) {
-    reply_unsupported_encoding(req, res);
-    return done();
-  }
-  // Written back in the one spelling httplib recognizes, which it reads when the body is read.
-  auto& headers = const_cast<Request&>(req).headers;  // httplib's own non-const Request, as above
-  headers.erase("Content-Encoding");
-  if (!encoding->empty()) headers.emplace("Content-Encoding", *encoding);
-  if (req.has_header("Transfer-Encoding")) {
-    const auto te = req.get_header_value("Transfer-Encoding");
-    if (req.get_header_value_count("Transfer-Encoding") != 1 || strcasecmp(std::string(trim(te)).c_str(), "chunked") != 0) {
-      // httplib would read anything but "chunked" as a body that ends when the connection does.
-      reply_error(res, 501, "unsupported Transfer-Encoding '" + printable(te) + "': only chunked is accepted");
-      return done();
+  if (!encoding) return refuse(reply_unsupported_encoding(req));
+  if (count(req, http::field::transfer_encoding) != 0) {
+    const auto te = field(req, http::field::transfer_encoding);
+    if (count(req, http::field::transfer_encoding) != 1 || lower(trim(te)) != "chunked") {
+      return refuse(reply_error(501, "unsupported Transfer-Encoding '" + printable(te) + "': only chunked is accepted"));
     }
   }
-  if (req.has_header("Content-Length") && !req.has_header("Transfer-Encoding")) {
-    // httplib reads this header with strtoull, so "abc" would be taken for an empty body and
-    // "-5" for one of 2^64-5 bytes (a 413 after the read timeout): answer what is wrong instead.
-    const auto length = req.get_header_value("Content-Length");
-    if (req.get_header_value_count("Content-Length") != 1) {
-      reply_invalid(res, "the Content-Length header must be given once");
-      return done();
-    }
+  if (count(req, http::field::content_length) != 0 && count(req, http::field::transfer_encoding) == 0) {
+    const auto length = field(req, http::field::content_length);
+    if (count(req, http::field::content_length) != 1) return refuse(reply_invalid("the Content-Length header must be given once"));
     if (!parse_u64(length)) {
-      reply_invalid(res, "invalid Content-Length header '" + printable(length) + "': expected a decimal byte count");
-      return done();
+      return refuse(reply_invalid("invalid Content-Length header '" + printable(length) +
+                                  "': expected a decimal byte count"));
     }
   }
-  if (!req.has_header("Content-Length") && !req.has_header("Transfer-Encoding")) {
-    // HTTP/1.1: no length and no chunking means no body (httplib would wait for the connection
-    // to close instead).
-    reply_invalid(res, "request body is missing: expected a JSON object {\"oplogIdx\": <u64>, \"data\": [<u8>, ...]}");
-    return done();
+  if (!has_body && count(req, http::field::content_length) == 0) {
+    return refuse(reply_invalid("request body is missing: expected a JSON object {\"oplogIdx\": <u64>, \"data\": [<u8>, ...]}"));
   }
-  return HandlerResponse::Unhandled;
+  const auto expect = field(req, http::field::expect);
+  if (!expect.empty() && lower(trim(expect)) != "100-continue") {
+    return refuse(reply_error(417, "unsupported Expect '" + printable(expect) + "': only 100-continue is accepted"));
+  }
+  v.read_body = true;
+  v.body_limit = raw_limit(!encoding->empty());
+  return v;
 }
 
-void HttpServer::Impl::handle_complete(const Request& req, Response& res, const httplib::ContentReader& reader) {
-  const auto worker = parse_worker_id(classify(raw_path(req)), res);
-  if (!worker) {  // cannot happen: route() checked the path first
-    close_connection(res);
-    return;
+Answer HttpServer::Impl::on_read_failure(ReadFailure failure, const std::string& detail) {
+  switch (failure) {
+    case ReadFailure::timed_out:
+      return reply_error(408, "request not received in full within " + std::to_string(options.request_timeout_ms) +
+                                  " ms of its first byte");
+    case ReadFailure::stopping: return reply_error(503, "the server is stopping");
+    case ReadFailure::headers_too_large:
+      return reply_error(431, "request line and headers exceed " + std::to_string(kMaxHeaderBytes) + " bytes");
+    case ReadFailure::request_line_too_long: return reply_error(414, "request line too long");
+    case ReadFailure::malformed: return reply_invalid("malformed HTTP request");
+    case ReadFailure::bad_content_length:
+      if (detail.find('\n') != std::string::npos) return reply_invalid("the Content-Length header must be given once");
+      return reply_invalid("invalid Content-Length header '" + printable(detail) + "': expected a decimal byte count");
+    case ReadFailure::body_too_large: return reply_error(413, body_limit_message());
+    case ReadFailure::body_unreadable: break;
   }
-  // httplib already refuses a Content-Length over the limit (and skips that body); this also
-  // bounds chunked and compressed bodies, counted after decoding.  An oversized body is read
-  // on and discarded for a while, so that a client still sending it gets the 413 rather than
-  // a reset connection; past that, the connection is closed.
-  const std::uint64_t limit = options.max_body_bytes;
-  std::string body;
-  bool over = false;
-  std::uint64_t discarded = 0;
-  const bool read = reader([&](const char* data, std::size_t n) {
-    if (over) {
-      discarded += n;
-      return discarded <= kMaxDiscard;
-    }
-    if (n > limit - body.size()) {
-      over = true;
-      discarded = body.size() + n;
-      std::string().swap(body);
-      return discarded <= kMaxDiscard;
-    }
-    body.append(data, n);
-    return true;
-  });
-  if (!read || over) {
-    const int status = res.status;  // httplib's reason: 413 (Content-Length), 415, or 400
-    if (!over && reply_read_failure(res)) {
-      return;  // the body did not arrive in time, or the server is stopping
-    } else if (over || status == 413) {
-      reply_error(res, 413, body_limit_message());
-    } else if (status == 415) {
-      reply_unsupported_encoding(req, res);
-    } else {
-      reply_invalid(res, "could not read the request body (truncated, timed out, malformed chunked encoding, or not valid in its Content-Encoding)");
-    }
-    if (!read && !(status == 413 && !over)) close_connection(res);  // body not read to its end
-    return;
-  }
-  complete(*worker, body, res);
+  return reply_invalid("could not read the request body (truncated, timed out, or malformed chunked encoding)");
 }
 
-void HttpServer::Impl::complete(const WorkerId& worker, const std::string& body, Response& res) {
+Answer HttpServer::Impl::handle(const RequestHeader& req, std::string& body) noexcept {
+  try {
+    const auto r = classify(raw_path(req));
+    std::optional<Answer> refused;
+    const auto worker = parse_worker_id(r, refused);
+    if (!worker) return std::move(*refused);  // on_header checked the path: cannot happen
+    if (r.kind == Route::Kind::promise) return get_promise(*worker, r.oplog_idx);
+    const auto coding = decodable_encoding(req);
+    if (coding && !coding->empty()) {
+      std::string decoded;
+      switch (decode_body(*coding, body, options.max_body_bytes, decoded)) {
+        case Decoded::ok: break;
+        case Decoded::too_large: return reply_error(413, body_limit_message());
+        case Decoded::invalid:
+          return reply_invalid("could not read the request body: it is not valid " + *coding + " data");
+      }
+      body.swap(decoded);
+    } else if (body.size() > options.max_body_bytes) {
+      return reply_error(413, body_limit_message());
+    }
+    return complete(*worker, body);
+  } catch (const std::exception& e) {
+    return reply_unknown(e.what());
+  } catch (...) {
+    return reply_unknown("unknown C++ exception");
+  }
+}
+
+Answer HttpServer::Impl::complete(const WorkerId& worker, const std::string& body) {
   CompleteBody parsed;
-  if (!parsed.parse(body)) {
-    reply_invalid(res, parsed.error);
-    return;
-  }
+  if (!parsed.parse(body)) return reply_invalid(parsed.error);
   const PromiseId id{worker, *parsed.oplog_idx};
   try {
-    if (!host->has_worker(worker)) {
-      reply_error(res, 404, "worker " + worker.to_string() + " not found");
-      return;
-    }
+    if (!host->has_worker(worker)) return reply_error(404, "worker " + worker.to_string() + " not found");
     // Host-level: the outside party.  Committed (durable on a file host) and waiters woken
     // before it returns, so before the client hears "true".
     const bool completed = host->complete(id, parsed.data.data(), parsed.data.size());
-    reply(res, 200, completed ? "true" : "false");
+    return reply(200, completed ? "true" : "false");
   } catch (const Error& e) {
-    reply_core_error(res, e, id, 500);
+    return reply_core_error(e, id, 500);
   }
 }
 
-void HttpServer::Impl::get_promise(const WorkerId& worker, std::string_view oplog_idx, Response& res) {
+Answer HttpServer::Impl::get_promise(const WorkerId& worker, std::string_view oplog_idx) {
   const auto idx = parse_u64(oplog_idx);
   if (!idx) {
-    reply_invalid(res, "invalid oplog index '" + printable(oplog_idx) +
-                           "': expected an unsigned 64-bit decimal integer");
-    return;
+    return reply_invalid("invalid oplog index '" + printable(oplog_idx) + "': expected an unsigned 64-bit decimal integer");
   }
   const PromiseId id{worker, *idx};
   try {
-    if (!host->has_worker(worker)) {
-      reply_error(res, 404, "worker " + worker.to_string() + " not found");
-      return;
-    }
+    if (!host->has_worker(worker)) return reply_error(404, "worker " + worker.to_string() + " not found");
     auto payload = host->poll(id);
-    if (!payload) {
-      reply(res, 200, R"({"state":"pending"})");
-      return;
-    }
-    std::string body = R"({"state":"completed","data":)";
-    append_byte_array(body, payload->data.get(), payload->len);
-    body += '}';
-    reply(res, 200, std::move(body));
+    if (!payload) return reply(200, R"({"state":"pending"})");
+    std::string out = R"({"state":"completed","data":)";
+    append_byte_array(out, payload->data.get(), payload->len);
+    out += '}';
+    return reply(200, std::move(out));
   } catch (const Error& e) {
-    reply_core_error(res, e, id, 404);  // a GET of something gone: 404, with Golem's error body
+    return reply_core_error(e, id, 404);  // a GET of something gone: 404, with Golem's error body
   }
 }
 
@@ -776,9 +627,11 @@ std::unique_ptr<HttpServer> HttpServer::start(std::shared_ptr<Host> host, const 
   if (options.address.empty() || options.address.size() > kMaxAddress) {
     throw Error(Errc::invalid, "server address must be 1 to 253 characters");
   }
-  if (options.threads < 1 || options.threads > kMaxThreads) {
-    throw Error(Errc::invalid, "server threads must be from 1 to " + std::to_string(kMaxThreads) + ", got " +
-                                   std::to_string(options.threads));
+  for (const auto& [name, n] : {std::pair{"threads", options.threads}, std::pair{"io_threads", options.io_threads}}) {
+    if (n < (name[0] == 'i' ? 0 : 1) || n > kMaxThreads) {
+      throw Error(Errc::invalid, std::string("server ") + name + " must be from " + (name[0] == 'i' ? "0" : "1") +
+                                     " to " + std::to_string(kMaxThreads) + ", got " + std::to_string(n));
+    }
   }
   for (const auto& [name, ms] : {std::pair{"request_timeout_ms", options.request_timeout_ms},
                                  std::pair{"idle_timeout_ms", options.idle_timeout_ms}}) {
@@ -787,7 +640,7 @@ std::unique_ptr<HttpServer> HttpServer::start(std::shared_ptr<Host> host, const 
                                      " (one hour), got " + std::to_string(ms));
     }
   }
-  if (options.max_body_bytes == 0 || options.max_body_bytes > std::numeric_limits<std::size_t>::max()) {
+  if (options.max_body_bytes == 0 || options.max_body_bytes > std::numeric_limits<std::size_t>::max() / 2) {
     throw Error(Errc::invalid, "server max_body_bytes must be positive");
   }
   for (const char c : options.token) {
@@ -795,34 +648,8 @@ std::unique_ptr<HttpServer> HttpServer::start(std::shared_ptr<Host> host, const 
       throw Error(Errc::invalid, "server token must be visible ASCII characters (no spaces or control characters)");
     }
   }
-
   auto impl = std::make_unique<Impl>(std::move(host), options);
-  impl->configure();
-  const bool ipv6 = options.address.find(':') != std::string::npos;
-  const auto where = (ipv6 ? "[" + options.address + "]" : options.address) + ":" + std::to_string(options.port);
-  errno = 0;
-  int port = -1;
-  if (options.port == 0) {
-    port = impl->server.bind_to_any_port(options.address);
-  } else if (impl->server.bind_to_port(options.address, options.port)) {
-    port = options.port;
-  }
-  if (port <= 0) {
-    const int err = errno;
-    throw Error(Errc::io, "cannot listen on " + where + ": " +
-                              (err ? std::error_code(err, std::generic_category()).message()
-                                   : std::string("the address could not be resolved or bound")));
-  }
-  impl->port = static_cast<std::uint16_t>(port);
-  Impl* raw = impl.get();
-  impl->listener = std::thread([raw] {
-    raw->server.listen_after_bind();
-    raw->listener_done = true;
-  });
-  // stop() is a no-op until the accept loop runs, so do not hand out the server before then.
-  while (!raw->server.is_running() && !raw->listener_done) {
-    std::this_thread::sleep_for(std::chrono::microseconds(200));
-  }
+  impl->port = impl->server.start(options.address, options.port);
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
 }
 

@@ -4,8 +4,8 @@
 //   GET  /v1/components/{component_id}/workers/{worker_name}/promises/{oplog_idx}   (our extension)
 //   GET  /healthz
 //
-// Every answer, status by status, is in docs/http.md.  httplib stays out of this header (the
-// server's state lives behind a pointer), so only http_server.cpp needs its include path.
+// Every answer, status by status, is in docs/http.md.  Boost.Beast stays out of this header (the
+// server's state lives behind a pointer).
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -20,7 +20,8 @@ struct HttpServerOptions {
   std::uint16_t port = 0;             // 0 = an ephemeral port, readable with port()
   std::string token;                  // non-empty: every request needs "Authorization: Bearer <token>"
   std::uint64_t max_body_bytes = 64ull * 1024 * 1024;  // larger request bodies get 413
-  int threads = 64;                   // most connections served at once, started as needed
+  int threads = 64;                   // most requests waiting for a file host at once (started as needed)
+  int io_threads = 0;                 // threads serving the sockets; 0 = one per core
   int request_timeout_ms = 10'000;    // a request arrives whole, and its answer is taken, within this
   int idle_timeout_ms = 2'000;        // a keep-alive connection waits this long for its next request
 };
