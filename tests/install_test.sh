@@ -2,7 +2,8 @@
 # Install test: `cmake --install` the build into a temporary prefix, then build and run
 #  1. examples/consumer, a CMake project using find_package(golem_promise) and pkg-config;
 #  2. a C program compiled by hand with `pkg-config --cflags --libs golem_promise`;
-# and check that the installed library exports every function of the header and nothing else.
+# and check that the installed library exports every function of the header and nothing else,
+# and needs no HTTP, TLS or compression library at run time (ldd).
 #
 # usage: install_test.sh <build-dir> <source-dir> <work-dir>
 # env:   CMAKE, CC, PKG_CONFIG (tools to use), GP_EXTRA_FLAGS (e.g. sanitizer flags)
@@ -47,6 +48,14 @@ missing=$(comm -23 <(echo "$declared") <(echo "$exported"))
 leaked=$(nm -D --defined-only "$lib" | awk '$2 ~ /^[TDBR]$/ {print $3}' \
            | grep -vE '^(gp_|_init$|_fini$|_edata$|_end$|__bss_start$)' || true)
 [ -z "$leaked" ] || fail "exported symbols outside the gp_ prefix: $(echo $leaked | head -c 2000)"
+
+step "checking what $lib needs at run time"
+# The HTTP endpoint is Boost.Beast (header-only) and decodes gzip/deflate with Beast's inflate and
+# br with brotli linked in statically: an embedder gets no HTTP, TLS or compression library.
+needed=$(ldd "$lib") || fail "ldd $lib"
+echo "$needed"
+unwanted=$(grep -iE 'httplib|libssl|libcrypto|libz\.|libbrotli' <<<"$needed" || true)
+[ -z "$unwanted" ] || fail "the library links libraries it must not: $unwanted"
 
 step "building examples/consumer with find_package against $prefix"
 "$CMAKE" -S "$source_dir/examples/consumer" -B "$work/consumer-build" \
