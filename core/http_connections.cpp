@@ -10,7 +10,6 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/error.hpp>
@@ -48,6 +47,7 @@ constexpr std::size_t kMaxDiscardBytes = 64u << 20;
 constexpr auto kStopGrace = std::chrono::milliseconds(100);
 // After a failed accept (out of file descriptors), the next is tried this much later.
 constexpr auto kAcceptRetry = std::chrono::milliseconds(50);
+constexpr std::size_t kFirstRead = 2048;
 
 bool starts_line_within(std::string_view bytes, std::size_t limit) {
   return bytes.substr(0, limit + 2).find('\n') != std::string_view::npos;
@@ -88,7 +88,15 @@ class Session;
 
 struct ConnectionServer::State {
   State(RequestHandler& h, const ConnectionLimits& l)
-      : handler(h), limits(l), pool(l.blocking_threads), ioc(static_cast<int>(l.io_threads)) {}
+      : handler(h), limits(l), pool(l.blocking_threads), iocs(make_iocs(l.io_threads)) {}
+
+  // One io_context per I/O thread, each run by that thread alone: a connection lives on one
+  // thread, so its handlers need no strand and the scheduler no cross-thread hand-offs.
+  static std::vector<std::unique_ptr<net::io_context>> make_iocs(std::size_t n) {
+    std::vector<std::unique_ptr<net::io_context>> out;
+    for (std::size_t i = 0; i < std::max<std::size_t>(1, n); ++i) out.push_back(std::make_unique<net::io_context>(1));
+    return out;
+  }
 
   RequestHandler& handler;
   const ConnectionLimits limits;
@@ -100,9 +108,12 @@ struct ConnectionServer::State {
   std::list<std::weak_ptr<Session>> sessions;
 
   OnDemandThreadPool pool;
-  net::io_context ioc;
-  tcp::acceptor acceptor{net::make_strand(ioc)};
-  net::steady_timer accept_retry{acceptor.get_executor()};
+  std::vector<std::unique_ptr<net::io_context>> iocs;
+  std::size_t next_ioc = 0;  // connections are dealt to the I/O threads in turn
+  tcp::acceptor acceptor{*iocs.front()};
+  net::steady_timer accept_retry{*iocs.front()};
+  // Keep each I/O thread running while it has no connection, until stop.
+  std::vector<net::executor_work_guard<net::io_context::executor_type>> running;
   std::vector<std::thread> threads;
 
   std::mutex stop_mu;
@@ -112,7 +123,7 @@ struct ConnectionServer::State {
 };
 
 // One client connection: reads a request (header, then body), has it answered, writes the
-// answer, and waits for the next, on the connection's strand.  One deadline at a time, watched by
+// answer, and waits for the next, on its I/O thread.  One deadline at a time, watched by
 // one timer that is re-armed only when the deadline moves earlier.
 class Session final : public std::enable_shared_from_this<Session> {
  public:
@@ -132,7 +143,7 @@ class Session final : public std::enable_shared_from_this<Session> {
     wait_request();
   }
 
-  // The server is stopping (on the strand).
+  // The server is stopping (on the connection's I/O thread).
   void stop_now() {
     switch (stage_) {
       case Stage::idle:
@@ -193,10 +204,13 @@ class Session final : public std::enable_shared_from_this<Session> {
     parser_.reset();
     if (buffer_.size() > 0) return begin_request();  // pipelined
     stage_ = Stage::idle;
-    buffer_.shrink_to_fit();  // an idle connection holds no buffer
+    buffer_.shrink_to_fit();
     set_deadline(Clock::now() + st_.limits.idle_timeout);
-    socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](const error_code& ec) {
+    // A small first read (an idle connection holds only this much): a request's head usually
+    // fits, and the header read takes more if it does not.
+    socket_.async_read_some(buffer_.prepare(kFirstRead), [self = shared_from_this()](const error_code& ec, std::size_t n) {
       if (ec || self->timed_out_ || self->stopping()) return self->close_now();
+      self->buffer_.commit(n);
       self->begin_request();
     });
   }
@@ -241,6 +255,9 @@ class Session final : public std::enable_shared_from_this<Session> {
         return close_now();  // the client went away mid-request
       }
       if (!line_seen && !starts_line_within(head, kMaxLineBytes)) return fail(ReadFailure::request_line_too_long);
+      if (ec == http::error::bad_content_length && parser_->chunked()) {
+        return fail(ReadFailure::malformed);  // Content-Length after chunked: neither is trusted
+      }
       if (ec == http::error::bad_content_length) {
         // Beast consumes header lines as it parses them: the values it took are in the message.
         std::string values;
@@ -333,8 +350,8 @@ class Session final : public std::enable_shared_from_this<Session> {
     auto& req = parser_->get();
     if (!st_.handler.handle_blocks()) return write(st_.handler.handle(req, req.body()));
     // May wait for the disk or a lock: off the I/O threads.  The work guard keeps the I/O
-    // threads running (stop joins them) until the answer is back on the strand.
-    auto work = std::make_shared<net::executor_work_guard<net::io_context::executor_type>>(st_.ioc.get_executor());
+    // thread running (stop joins it) until the answer is back on it.
+    auto work = std::make_shared<net::executor_work_guard<net::any_io_executor>>(executor());
     st_.pool.enqueue([self = shared_from_this(), work]() mutable {
       auto& r = self->parser_->get();
       auto answer = std::make_shared<Answer>(self->st_.handler.handle(r, r.body()));
@@ -443,7 +460,8 @@ class Session final : public std::enable_shared_from_this<Session> {
 // ---------------------------------------------------------------- the server
 
 void ConnectionServer::State::accept() {
-  acceptor.async_accept(net::make_strand(ioc), [this](const error_code& ec, tcp::socket socket) {
+  auto& ioc = *iocs[next_ioc++ % iocs.size()];
+  acceptor.async_accept(ioc, [this](const error_code& ec, tcp::socket socket) {
     if (!acceptor.is_open() || stopping.load(std::memory_order_acquire)) return;
     if (ec) {
       // Out of file descriptors (or memory): try again shortly rather than spin.
@@ -476,7 +494,7 @@ std::uint16_t ConnectionServer::start(const std::string& address, std::uint16_t 
   const bool ipv6 = address.find(':') != std::string::npos;
   const auto where = (ipv6 ? "[" + address + "]" : address) + ":" + std::to_string(port);
   error_code ec;
-  tcp::resolver resolver(st.ioc);
+  tcp::resolver resolver(*st.iocs.front());
   const auto endpoints = resolver.resolve(address, std::to_string(port), tcp::resolver::passive, ec);
   if (ec) throw Error(Errc::io, "cannot listen on " + where + ": " + ec.message());
   error_code last = net::error::host_not_found;
@@ -496,11 +514,12 @@ std::uint16_t ConnectionServer::start(const std::string& address, std::uint16_t 
   if (!st.acceptor.is_open()) throw Error(Errc::io, "cannot listen on " + where + ": " + last.message());
   const auto bound = st.acceptor.local_endpoint(ec).port();
   st.accept();
-  for (std::size_t i = 0; i < st.limits.io_threads; ++i) {
-    st.threads.emplace_back([&st] {
+  for (auto& ioc : st.iocs) {
+    st.running.push_back(net::make_work_guard(*ioc));
+    st.threads.emplace_back([&ioc = *ioc] {
       for (;;) {
         try {
-          st.ioc.run();
+          ioc.run();
           return;
         } catch (...) {
           // A handler threw (out of memory): that connection is lost; the others go on.
@@ -533,6 +552,7 @@ void ConnectionServer::stop() {
   }
   for (auto& session : open) net::post(session->executor(), [session] { session->stop_now(); });
   open.clear();
+  st.running.clear();  // each I/O thread returns once its connections are closed
   for (auto& t : st.threads) t.join();
   st.threads.clear();
   st.pool.shutdown();

@@ -504,7 +504,7 @@ typedef struct gp_server gp_server;
 /** Default of gp_server_options_t.max_body_bytes: 64 MiB.  A JSON array of bytes takes up to
  *  4 bytes of text per payload byte, so this admits payloads of at least 16 MiB. */
 #define GP_SERVER_DEFAULT_MAX_BODY ((uint64_t)64 * 1024 * 1024)
-/** Default of gp_server_options_t.threads (threads are started as connections need them). */
+/** Default of gp_server_options_t.threads (threads are started as requests need them). */
 #define GP_SERVER_DEFAULT_THREADS 64
 /** Default of gp_server_options_t.request_timeout_ms: 10 s. */
 #define GP_SERVER_DEFAULT_REQUEST_TIMEOUT_MS 10000
@@ -523,8 +523,8 @@ typedef struct gp_server gp_server;
  *  (or, if not even its request line arrived, the connection is closed); an answer the client
  *  does not take within the same time is abandoned.  A connection waits idle_timeout_ms for its
  *  next request, then is closed.  Request line and headers together are at most 64 KiB (431).
- *  A connection holds a thread from its first request to its close, so more than `threads`
- *  connections sending slowly at once delay a new one by up to request_timeout_ms. */
+ *  Connections are served by one I/O thread per core, not a thread each: slow or idle clients
+ *  delay no other. */
 typedef struct gp_server_options_t {
     uint32_t version;
     /** Address to listen on: a numeric IPv4/IPv6 address or a host name, at most 253
@@ -539,8 +539,9 @@ typedef struct gp_server_options_t {
     /** Largest request body accepted, in bytes, counted after any Content-Encoding is
      *  decoded; larger bodies get 413.  0 = GP_SERVER_DEFAULT_MAX_BODY. */
     uint64_t max_body_bytes;
-    /** Most threads serving connections, 1..1024, started as connections need them; each
-     *  open connection holds one, and more connections wait their turn.
+    /** Most requests handled at once on a file host while they wait for its store (a commit,
+     *  an fsync, another process's lock), 1..1024, on threads started as requests need them;
+     *  waiting commits share one fsync.  In-memory hosts answer on the I/O threads.
      *  0 = GP_SERVER_DEFAULT_THREADS. */
     int32_t threads;
     /* ---- version 2 */
