@@ -231,7 +231,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=5.0, help="duration of each wrk run (default 5)")
     parser.add_argument("--connections", type=int, nargs="+", default=[1, 4, 16], help="connection counts (default 1 4 16)")
     parser.add_argument("--hosts", nargs="+", choices=["memory", "file-full"], default=["memory", "file-full"])
-    parser.add_argument("--promises", type=int, default=200_000, help="pending promises per run of the memory host (default 200000)")
+    parser.add_argument("--promises", type=int, default=400_000, help="pending promises per run of the memory host (default 400000)")
     parser.add_argument("--file-promises", type=int, default=150_000, help="pending promises per file-host run (default 150000)")
     parser.add_argument("--dir", type=Path, default=None, help="where file hosts go (default build/bench-http-wrk)")
     parser.add_argument("--quick", action="store_true", help="1 s runs at 1 and 4 connections, few promises (smoke test)")

@@ -12,14 +12,16 @@ namespace {
 namespace zlib = boost::beast::zlib;
 constexpr std::size_t kChunk = 64 * 1024;
 
-// Inflates one raw deflate stream starting at in[pos] into out (bounded by limit); pos is moved
-// past the stream.
-Decoded inflate_raw(std::string_view in, std::size_t& pos, std::uint64_t limit, std::string& out) {
+// Inflates the raw deflate stream at the start of `in` into out (bounded by limit), followed by a
+// trailer of `trailer` bytes.  Beast's inflate reads whole bytes ahead into its bit buffer and
+// does not give back the ones it did not use, so where the stream ends is not known exactly: the
+// trailer is taken from the end of the input, and at most that many bytes may be left over.
+Decoded inflate_raw(std::string_view in, std::size_t trailer, std::uint64_t limit, std::string& out) {
   zlib::inflate_stream stream;
   stream.reset(15);
   zlib::z_params zs;
-  zs.next_in = in.data() + pos;
-  zs.avail_in = in.size() - pos;
+  zs.next_in = in.data();
+  zs.avail_in = in.size();
   for (;;) {
     const auto have = out.size();
     const auto room = static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, limit + 1 - have));
@@ -30,12 +32,10 @@ Decoded inflate_raw(std::string_view in, std::size_t& pos, std::uint64_t limit, 
     stream.write(zs, zlib::Flush::none, ec);
     out.resize(have + room - zs.avail_out);
     if (out.size() > limit) return Decoded::too_large;
-    if (ec == zlib::error::end_of_stream) break;
+    if (ec == zlib::error::end_of_stream) return zs.avail_in <= trailer ? Decoded::ok : Decoded::invalid;
     if (ec == zlib::error::need_buffers && zs.avail_in == 0) return Decoded::invalid;  // truncated
     if (ec && ec != zlib::error::need_buffers) return Decoded::invalid;
   }
-  pos = in.size() - zs.avail_in;
-  return Decoded::ok;
 }
 
 std::uint32_t le32(std::string_view in, std::size_t at) {
@@ -60,51 +60,44 @@ std::uint32_t adler32(std::string_view data) {
   return (b << 16) | a;
 }
 
-// RFC 1952: one or more members, each a header, a raw deflate stream, CRC-32 and size.
+// RFC 1952, one member (what HTTP clients send): a header, a raw deflate stream, then CRC-32 and
+// size in the last 8 bytes.
 Decoded gunzip(std::string_view in, std::uint64_t limit, std::string& out) {
-  std::size_t pos = 0;
-  do {
-    if (in.size() - pos < 18) return Decoded::invalid;
-    const auto* h = reinterpret_cast<const unsigned char*>(in.data() + pos);
-    if (h[0] != 0x1f || h[1] != 0x8b || h[2] != 8 || (h[3] & 0xe0) != 0) return Decoded::invalid;
-    const unsigned flags = h[3];
-    pos += 10;
-    if (flags & 4) {  // FEXTRA
-      if (in.size() - pos < 2) return Decoded::invalid;
-      const std::size_t xlen = static_cast<unsigned char>(in[pos]) | (static_cast<unsigned char>(in[pos + 1]) << 8);
-      pos += 2 + xlen;
-    }
-    for (const unsigned text : {8u, 16u}) {  // FNAME, FCOMMENT: NUL-terminated
-      if (!(flags & text)) continue;
-      const auto nul = in.find('\0', pos);
-      if (nul == std::string_view::npos) return Decoded::invalid;
-      pos = nul + 1;
-    }
-    if (flags & 2) pos += 2;  // FHCRC
-    if (pos > in.size()) return Decoded::invalid;
-    const auto start = out.size();
-    if (const auto r = inflate_raw(in, pos, limit, out); r != Decoded::ok) return r;
-    if (in.size() - pos < 8) return Decoded::invalid;
-    boost::crc_32_type crc;
-    crc.process_bytes(out.data() + start, out.size() - start);
-    if (crc.checksum() != le32(in, pos) || static_cast<std::uint32_t>(out.size() - start) != le32(in, pos + 4)) {
-      return Decoded::invalid;
-    }
-    pos += 8;
-  } while (pos < in.size());
+  if (in.size() < 18) return Decoded::invalid;
+  const auto* h = reinterpret_cast<const unsigned char*>(in.data());
+  if (h[0] != 0x1f || h[1] != 0x8b || h[2] != 8 || (h[3] & 0xe0) != 0) return Decoded::invalid;
+  const unsigned flags = h[3];
+  const std::size_t end = in.size() - 8;
+  std::size_t pos = 10;
+  if (flags & 4) {  // FEXTRA
+    if (end - pos < 2) return Decoded::invalid;
+    pos += 2 + (static_cast<unsigned char>(in[pos]) | (static_cast<std::size_t>(static_cast<unsigned char>(in[pos + 1])) << 8));
+  }
+  for (const unsigned text : {8u, 16u}) {  // FNAME, FCOMMENT: NUL-terminated
+    if (!(flags & text) || pos >= end) continue;
+    const auto nul = in.substr(0, end).find('\0', pos);
+    if (nul == std::string_view::npos) return Decoded::invalid;
+    pos = nul + 1;
+  }
+  if (flags & 2) pos += 2;  // FHCRC
+  if (pos >= end) return Decoded::invalid;
+  if (const auto r = inflate_raw(in.substr(pos), 8, limit, out); r != Decoded::ok) return r;
+  boost::crc_32_type crc;
+  crc.process_bytes(out.data(), out.size());
+  if (crc.checksum() != le32(in, end) || static_cast<std::uint32_t>(out.size()) != le32(in, end + 4)) {
+    return Decoded::invalid;
+  }
   return Decoded::ok;
 }
 
-// RFC 1950 (HTTP's "deflate"): a two-byte header, a raw deflate stream, Adler-32.
+// RFC 1950 (HTTP's "deflate"): a two-byte header, a raw deflate stream, Adler-32 in the last 4.
 Decoded unzlib(std::string_view in, std::uint64_t limit, std::string& out) {
-  if (in.size() < 6) return Decoded::invalid;
+  if (in.size() < 7) return Decoded::invalid;
   const auto cmf = static_cast<unsigned char>(in[0]), flg = static_cast<unsigned char>(in[1]);
   if ((cmf & 0x0f) != 8 || (cmf >> 4) > 7 || (cmf * 256u + flg) % 31 != 0 || (flg & 0x20)) return Decoded::invalid;
-  std::size_t pos = 2;
-  if (const auto r = inflate_raw(in, pos, limit, out); r != Decoded::ok) return r;
-  if (in.size() - pos != 4) return Decoded::invalid;
+  if (const auto r = inflate_raw(in.substr(2), 4, limit, out); r != Decoded::ok) return r;
   std::uint32_t want = 0;
-  for (int i = 0; i < 4; ++i) want = (want << 8) | static_cast<unsigned char>(in[pos + static_cast<std::size_t>(i)]);
+  for (std::size_t i = in.size() - 4; i < in.size(); ++i) want = (want << 8) | static_cast<unsigned char>(in[i]);
   return adler32(out) == want ? Decoded::ok : Decoded::invalid;
 }
 

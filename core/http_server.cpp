@@ -448,6 +448,14 @@ struct HttpServer::Impl final : RequestHandler {
   Answer on_read_failure(ReadFailure failure, const std::string& detail) override;
 
   Answer complete(const WorkerId& worker, const std::string& body);
+  // A promise call's failure; "not found" is told apart only then (one lookup fewer per
+  // request): an unknown worker is 404 {"error"}, an unknown promise PromiseNotFound.
+  Answer reply_not_found_or_error(const Error& e, const PromiseId& id, int not_found_status) {
+    if (e.code() == Errc::not_found && !host->has_worker(id.worker_id)) {
+      return reply_error(404, "worker " + id.worker_id.to_string() + " not found");
+    }
+    return reply_core_error(e, id, not_found_status);
+  }
   Answer get_promise(const WorkerId& worker, std::string_view oplog_idx);
 };
 
@@ -587,13 +595,12 @@ Answer HttpServer::Impl::complete(const WorkerId& worker, const std::string& bod
   if (!parsed.parse(body)) return reply_invalid(parsed.error);
   const PromiseId id{worker, *parsed.oplog_idx};
   try {
-    if (!host->has_worker(worker)) return reply_error(404, "worker " + worker.to_string() + " not found");
     // Host-level: the outside party.  Committed (durable on a file host) and waiters woken
     // before it returns, so before the client hears "true".
     const bool completed = host->complete(id, parsed.data.data(), parsed.data.size());
     return reply(200, completed ? "true" : "false");
   } catch (const Error& e) {
-    return reply_core_error(e, id, 500);
+    return reply_not_found_or_error(e, id, 500);
   }
 }
 
@@ -604,7 +611,6 @@ Answer HttpServer::Impl::get_promise(const WorkerId& worker, std::string_view op
   }
   const PromiseId id{worker, *idx};
   try {
-    if (!host->has_worker(worker)) return reply_error(404, "worker " + worker.to_string() + " not found");
     auto payload = host->poll(id);
     if (!payload) return reply(200, R"({"state":"pending"})");
     std::string out = R"({"state":"completed","data":)";
@@ -612,7 +618,7 @@ Answer HttpServer::Impl::get_promise(const WorkerId& worker, std::string_view op
     out += '}';
     return reply(200, std::move(out));
   } catch (const Error& e) {
-    return reply_core_error(e, id, 404);  // a GET of something gone: 404, with Golem's error body
+    return reply_not_found_or_error(e, id, 404);  // a GET of something gone: 404, with Golem's error body
   }
 }
 

@@ -9,7 +9,7 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 PKGS=(build-essential cmake ninja-build pkg-config git
       libsqlite3-dev sqlite3 libboost-dev libflatbuffers-dev flatbuffers-compiler
-      nlohmann-json3-dev libbrotli-dev libcpp-httplib-dev   # cpp-httplib: the C++ HTTP tests' client only
+      nlohmann-json3-dev libbrotli-dev zlib1g-dev   # brotli: linked in statically; zlib: the tests' client
       python3-dev python3-venv python3-pip
       wrk nginx-light)   # bench/bench_http_wrk.py: wrk drives the endpoint, nginx is its baseline
 

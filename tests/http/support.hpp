@@ -1,8 +1,7 @@
-// Helpers of the HTTP endpoint's tests: a served host, httplib clients, and a raw socket client
-// for requests httplib::Client cannot send (partial, trickled, malformed).
+// Helpers of the HTTP endpoint's tests: a served host, an HTTP client (client.hpp), and a raw
+// socket client for requests a client library would not send (partial, trickled, malformed).
 #pragma once
 #include <arpa/inet.h>
-#include <httplib.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -16,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "client.hpp"
 #include "golem_promise.h"
 
 namespace gp_http_test {
@@ -93,33 +93,27 @@ struct Served {
   }
 };
 
-inline std::unique_ptr<httplib::Client> client_for(uint16_t port) {
-  auto c = std::make_unique<httplib::Client>("127.0.0.1", port);
-  c->set_connection_timeout(5);
-  c->set_read_timeout(20);
-  c->set_write_timeout(20);
-  return c;
-}
+inline std::unique_ptr<Client> client_for(uint16_t port) { return std::make_unique<Client>("127.0.0.1", port); }
 
 // Every answer is JSON.
-inline void check_json(const httplib::Result& r) {
+inline void check_json(const Result& r) {
+  INFO(r.error());
   REQUIRE(r);
   INFO("status " << r->status << " body " << r->body);
   CHECK(r->get_header_value("Content-Type") == "application/json");
   if (!r->body.empty()) CHECK(json::accept(r->body));
 }
 
-inline httplib::Result post(uint16_t port, const std::string& path, const std::string& body,
-                     const httplib::Headers& headers = {}) {
+inline Result post(uint16_t port, const std::string& path, const std::string& body, const Headers& headers = {}) {
   auto c = client_for(port);
-  auto r = c->Post(path.c_str(), headers, body, "application/json");
+  auto r = c->Post(path, headers, body, "application/json");
   check_json(r);
   return r;
 }
 
-inline httplib::Result get(uint16_t port, const std::string& path, const httplib::Headers& headers = {}) {
+inline Result get(uint16_t port, const std::string& path, const Headers& headers = {}) {
   auto c = client_for(port);
-  auto r = c->Get(path.c_str(), headers);
+  auto r = c->Get(path, headers);
   check_json(r);
   return r;
 }
@@ -128,7 +122,7 @@ inline std::string body_for(uint64_t idx, const std::string& data) {
   return "{\"oplogIdx\": " + std::to_string(idx) + ", \"data\": " + data + "}";
 }
 
-inline void require_errors_naming(const httplib::Result& r, const std::string& needle) {
+inline void require_errors_naming(const Result& r, const std::string& needle) {
   REQUIRE(r->status == 400);
   const auto j = json::parse(r->body);
   REQUIRE(j.contains("errors"));
@@ -138,7 +132,7 @@ inline void require_errors_naming(const httplib::Result& r, const std::string& n
   CHECK(j["errors"][0].get<std::string>().find(needle) != std::string::npos);
 }
 
-// One TCP connection to 127.0.0.1:port driven byte by byte, for requests httplib::Client does not
+// One TCP connection to 127.0.0.1:port driven byte by byte, for requests Client does not
 // send: partial, trickled, or with headers it would rewrite.
 class RawConnection {
  public:

@@ -182,7 +182,7 @@ TEST_CASE("Request line and headers over 64 KiB are 431 and the connection is cl
   INFO(answer.substr(0, 300));
   CHECK(RawConnection::status_of(answer) == 431);
   CHECK(closed);
-  // Under the limit is fine (httplib takes header lines of up to 8 KiB).
+  // Under the limit is fine (header lines of up to 8 KiB each).
   RawConnection ok(s.port);
   std::string headers;
   for (int i = 0; i < 7; ++i) headers += "X-Big-" + std::to_string(i) + ": " + std::string(8000, 'b') + "\r\n";

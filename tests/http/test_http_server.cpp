@@ -1,6 +1,5 @@
 // The HTTP completion endpoint (DESIGN §4, docs/http.md), end to end: a server started through
-// the C ABI on 127.0.0.1 and a real HTTP client (httplib::Client).
-#include <httplib.h>
+// the C ABI on 127.0.0.1 and a real HTTP client (client.hpp, on Boost.Beast).
 
 #include <atomic>
 #include <catch2/catch_test_macros.hpp>
@@ -271,17 +270,7 @@ TEST_CASE("A body over the configured limit is 413 and changes nothing", "[http]
   }
   SECTION("chunked") {
     auto c = client_for(s.port);
-    auto r = c->Post(
-        s.complete_path().c_str(),
-        [&body](size_t offset, httplib::DataSink& sink) {
-          if (offset < body.size()) {
-            sink.write(body.data() + offset, std::min<size_t>(100, body.size() - offset));
-          } else {
-            sink.done();
-          }
-          return true;
-        },
-        "application/json");
+    auto r = c->PostChunked(s.complete_path(), body, 100, "application/json");
     check_json(r);
     CHECK(r->status == 413);
   }
@@ -310,25 +299,12 @@ TEST_CASE("The body limit counts the decoded bytes of a compressed body", "[http
 TEST_CASE("A multipart/form-data completion is 415", "[http]") {
   Served s;
   auto c = client_for(s.port);
-  httplib::MultipartFormDataItems items = {{"oplogIdx", std::to_string(s.idx()), "", ""}};
-  auto r = c->Post(s.complete_path().c_str(), items);
+  auto r = c->PostMultipart(s.complete_path(), "oplogIdx", std::to_string(s.idx()));
   check_json(r);
   CHECK(r->status == 415);
   CHECK(s.state() == 0);
 }
 
-namespace {
-
-std::string compressed(httplib::detail::compressor&& compressor, const std::string& text) {
-  std::string out;
-  REQUIRE(compressor.compress(text.data(), text.size(), true, [&](const char* data, std::size_t n) {
-    out.append(data, n);
-    return true;
-  }));
-  return out;
-}
-
-}  // namespace
 
 TEST_CASE("A Content-Encoding the server does not decode is 415 and changes nothing", "[http]") {
   Served s;
@@ -358,10 +334,11 @@ TEST_CASE("Content-Encoding names are case-insensitive; x-gzip is gzip and ident
     std::string coding, body;
   };
   const auto c = GENERATE_COPY(values<Case>({
-      {"GZIP", compressed(httplib::detail::gzip_compressor(), body)},
-      {" gzip ", compressed(httplib::detail::gzip_compressor(), body)},
-      {"x-gzip", compressed(httplib::detail::gzip_compressor(), body)},
-      {"Br", compressed(httplib::detail::brotli_compressor(), body)},
+      {"GZIP", gzip(body)},
+      {" gzip ", gzip(body)},
+      {"x-gzip", gzip(body)},
+      {"Br", brotli(body)},
+      {"deflate", zlib_deflate(body)},
       {"identity", body},
       {"IDENTITY", body},
   }));
@@ -372,6 +349,30 @@ TEST_CASE("Content-Encoding names are case-insensitive; x-gzip is gzip and ident
   std::vector<uint8_t> payload;
   REQUIRE(s.state(&payload) == 1);
   CHECK(payload == std::vector<uint8_t>{9, 8});
+}
+
+TEST_CASE("A compressed body with a wrong checksum or cut short is 400", "[http]") {
+  Served s;
+  const auto body = body_for(s.idx(), "[1]");
+  auto gz = gzip(body);
+  auto z = zlib_deflate(body);
+  struct Case {
+    std::string coding, body;
+  };
+  auto bad_crc = gz;
+  bad_crc[bad_crc.size() - 8] ^= 1;  // the CRC-32
+  auto bad_adler = z;
+  bad_adler.back() ^= 1;  // the Adler-32
+  const auto c = GENERATE_COPY(values<Case>({
+      {"gzip", bad_crc},
+      {"gzip", gz.substr(0, gz.size() - 4)},
+      {"gzip", gz + "trailing"},
+      {"deflate", bad_adler},
+      {"br", brotli(body).substr(0, 3)},
+  }));
+  auto r = post(s.port, s.complete_path(), c.body, {{"Content-Encoding", c.coding}});
+  require_errors_naming(r, "could not read the request body");
+  CHECK(s.state() == 0);
 }
 
 TEST_CASE("A body that is not valid in its Content-Encoding is 400", "[http]") {
@@ -402,17 +403,7 @@ TEST_CASE("A chunked body under the limit is accepted", "[http]") {
   Served s;
   const auto body = body_for(s.idx(), "[10, 20, 30]");
   auto c = client_for(s.port);
-  auto r = c->Post(
-      s.complete_path().c_str(),
-      [&body](size_t offset, httplib::DataSink& sink) {
-        if (offset < body.size()) {
-          sink.write(body.data() + offset, std::min<size_t>(5, body.size() - offset));
-        } else {
-          sink.done();
-        }
-        return true;
-      },
-      "application/json");
+  auto r = c->PostChunked(s.complete_path(), body, 5, "application/json");
   check_json(r);
   CHECK(r->status == 200);
   CHECK(r->body == "true");
