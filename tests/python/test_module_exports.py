@@ -13,7 +13,7 @@ from golem_promise import _core
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ELF dynamic symbols")
 def test_core_module_exports_only_pyinit() -> None:
-    """Template instances of libstdc++/httplib and the C library's gp_* functions stay local,
+    """Template instances of libstdc++/Boost and the C library's gp_* functions stay local,
     so they cannot bind to other copies loaded into the same Python process."""
     nm = shutil.which("nm")
     if nm is None:
