@@ -11,8 +11,13 @@ BUILD := build
 DEMO_BUILD := build-demo
 ASAN_BUILD := build-asan
 ASAN_VENV := .venv-asan
+FUZZ_BUILD := build-fuzz
+# `make fuzz` runs each target this long (override: make fuzz FUZZ_SECONDS=3600); `make test`
+# runs each for FUZZ_SMOKE_SECONDS.
+FUZZ_SECONDS ?= 300
+FUZZ_SMOKE_SECONDS ?= 10
 
-.PHONY: demo test setup venv build ctest pytest asan asan-pytest typecheck bench clean
+.PHONY: demo test setup venv build ctest pytest asan asan-pytest typecheck bench clean fuzz fuzz-build fuzz-smoke
 
 demo: setup venv
 	$(PY) -m pip install -q .
@@ -21,7 +26,7 @@ demo: setup venv
 	cmake --build $(DEMO_BUILD) -j $(JOBS) --target gp_embed
 	$(DEMO_BUILD)/examples/gp_embed
 
-test: setup venv build ctest pytest typecheck asan asan-pytest
+test: setup venv build ctest pytest typecheck asan asan-pytest fuzz-smoke
 	@echo "make test: all suites passed"
 
 setup:
@@ -87,9 +92,21 @@ asan-pytest: $(ASAN_VENV)/.stamp
 	  || { cat $(ASAN_BUILD)/pytest-report.* 2>/dev/null; exit 1; }
 	@if ls $(ASAN_BUILD)/pytest-report.* > /dev/null 2>&1; then cat $(ASAN_BUILD)/pytest-report.*; exit 1; fi
 
+# libFuzzer targets (fuzz/), with clang and ASan + UBSan, the whole library instrumented.
+fuzz-build:
+	CC=clang-14 CXX=clang++-14 cmake -S . -B $(FUZZ_BUILD) -G Ninja -DGP_FUZZ=ON -DGP_BUILD_TESTS=OFF \
+	  -DGP_BUILD_EXAMPLES=OFF -DGP_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake --build $(FUZZ_BUILD) -j $(JOBS)
+
+fuzz: setup fuzz-build
+	bash scripts/fuzz.sh $(FUZZ_SECONDS)
+
+fuzz-smoke: fuzz-build
+	bash scripts/fuzz.sh $(FUZZ_SMOKE_SECONDS)
+
 bench: setup venv
 	$(PY) -m pip install -q .
 	bash bench/run.sh
 
 clean:
-	rm -rf $(BUILD) $(DEMO_BUILD) $(ASAN_BUILD) build-bench $(VENV) $(ASAN_VENV)
+	rm -rf $(BUILD) $(DEMO_BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) build-bench $(VENV) $(ASAN_VENV)

@@ -11,6 +11,7 @@ PKGS=(build-essential cmake ninja-build pkg-config git
       libsqlite3-dev sqlite3 libboost-dev libflatbuffers-dev flatbuffers-compiler
       nlohmann-json3-dev libbrotli-dev zlib1g-dev   # brotli: linked in statically; zlib: the tests' client
       python3-dev python3-venv python3-pip
+      clang-14 libclang-rt-14-dev   # fuzz/: libFuzzer with ASan + UBSan
       wrk nginx-light)   # bench/bench_http_wrk.py: wrk drives the endpoint, nginx is its baseline
 
 have_all() {
