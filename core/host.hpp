@@ -86,6 +86,18 @@ class Host : public std::enable_shared_from_this<Host> {
 
   // ---- the outside party: no oplog entries, may await any promise
   bool complete(const PromiseId& id, const std::uint8_t* data, std::size_t len);
+  // Completes several promises as the outside party in one transaction and one sync: what a
+  // server does with the completions that arrive while the previous batch commits.  Each gets
+  // its own answer (true, false, or the error complete() would throw); one failing does not
+  // undo the others.  Durable when it returns, as complete().
+  struct Completion {
+    PromiseId id;
+    const std::uint8_t* data = nullptr;
+    std::size_t len = 0;
+    bool completed = false;        // out
+    std::exception_ptr error;      // out
+  };
+  void complete_many(std::vector<Completion>& batch);
   std::optional<Bytes> poll(const PromiseId& id);
   Bytes await(const PromiseId& id, Timeout timeout);
   void remove(const PromiseId& id);

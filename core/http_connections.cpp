@@ -352,6 +352,11 @@ class Session final : public std::enable_shared_from_this<Session> {
     // May wait for the disk or a lock: off the I/O threads.  The work guard keeps the I/O
     // thread running (stop joins it) until the answer is back on it.
     auto work = std::make_shared<net::executor_work_guard<net::any_io_executor>>(executor());
+    const bool taken = st_.handler.handle_async(req, req.body(), [self = shared_from_this(), work](Answer a) {
+      auto answer = std::make_shared<Answer>(std::move(a));
+      net::post(self->executor(), [self, answer] { self->write(std::move(*answer)); });
+    });
+    if (taken) return;
     st_.pool.enqueue([self = shared_from_this(), work]() mutable {
       auto& r = self->parser_->get();
       auto answer = std::make_shared<Answer>(self->st_.handler.handle(r, r.body()));

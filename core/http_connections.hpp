@@ -88,6 +88,14 @@ class RequestHandler {
   virtual Answer handle(const RequestHeader& req, std::string& body) noexcept = 0;
   virtual bool handle_blocks() const = 0;
 
+  // For a request that handle() would block on: takes it and calls done(answer) once, later,
+  // from any thread (true); or leaves it to handle() on the blocking pool (false).  req and body
+  // stay valid until done is called.
+  virtual bool handle_async(const RequestHeader& req, std::string& body, std::function<void(Answer)> done) {
+    (void)req, (void)body, (void)done;
+    return false;
+  }
+
   // The answer to a request that could not be read; the connection is closed after it.
   // detail: for bad_content_length, the header's raw values joined by '\n'.
   virtual Answer on_read_failure(ReadFailure failure, const std::string& detail) = 0;

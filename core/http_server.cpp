@@ -13,6 +13,9 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <condition_variable>
+#include <deque>
+#include <functional>
 #include <limits>
 #include <mutex>
 #include <optional>
@@ -299,7 +302,31 @@ struct HttpServer::Impl final : RequestHandler {
   ConnectionServer server;
   std::uint16_t port = 0;
 
-  void stop() { server.stop(); }
+  // File hosts: completions batched into one transaction and one sync each.
+  struct Committer {
+    static constexpr std::size_t kMaxBatch = 256;
+    struct Job {
+      PromiseId id;
+      std::vector<std::uint8_t> data;
+      std::function<void(Answer)> done;
+    };
+    std::mutex mu;
+    std::condition_variable cv;
+    std::deque<Job> jobs;
+    std::vector<std::thread> threads;  // started with the first completion
+    bool stopping = false;
+
+    void enqueue(Job job, Impl& impl);
+    void run(Impl& impl);
+    void stop();  // after the connections: it answers every job queued first
+  };
+  Committer committer;
+
+  // The connections stop first: they wait for the answers of completions still queued.
+  void stop() {
+    server.stop();
+    committer.stop();
+  }
 
   static ConnectionLimits limits_of(const HttpServerOptions& o) {
     ConnectionLimits limits;
@@ -330,7 +357,11 @@ struct HttpServer::Impl final : RequestHandler {
   bool handle_blocks() const override { return blocks; }
   Answer on_read_failure(ReadFailure failure, const std::string& detail) override;
 
-  Answer complete(const WorkerId& worker, const std::string& body);
+  bool handle_async(const RequestHeader& req, std::string& body, std::function<void(Answer)> done) override;
+  // The body of a completion, decoded and parsed; an answer if it is refused.
+  std::optional<Answer> read_completion(const RequestHeader& req, std::string& body, const WorkerId& worker,
+                                        CompleteBody& parsed, PromiseId& id) const;
+  Answer complete(const PromiseId& id, const std::vector<std::uint8_t>& data);
   // A promise call's failure; "not found" is told apart only then (one lookup fewer per
   // request): an unknown worker is 404 {"error"}, an unknown promise PromiseNotFound.
   Answer reply_not_found_or_error(const Error& e, const PromiseId& id, int not_found_status) {
@@ -445,6 +476,25 @@ Answer HttpServer::Impl::on_read_failure(ReadFailure failure, const std::string&
   return reply_invalid("could not read the request body (truncated, timed out, or malformed chunked encoding)");
 }
 
+std::optional<Answer> HttpServer::Impl::read_completion(const RequestHeader& req, std::string& body, const WorkerId& worker,
+                                                        CompleteBody& parsed, PromiseId& id) const {
+  const auto coding = decodable_encoding(req);
+  if (coding && !coding->empty()) {
+    std::string decoded;
+    switch (decode_body(*coding, body, options.max_body_bytes, decoded)) {
+      case Decoded::ok: break;
+      case Decoded::too_large: return reply_error(413, body_limit_message());
+      case Decoded::invalid: return reply_invalid("could not read the request body: it is not valid " + *coding + " data");
+    }
+    body.swap(decoded);
+  } else if (body.size() > options.max_body_bytes) {
+    return reply_error(413, body_limit_message());
+  }
+  if (!parsed.parse(body)) return reply_invalid(parsed.error);
+  id = PromiseId{worker, *parsed.oplog_idx};
+  return std::nullopt;
+}
+
 Answer HttpServer::Impl::handle(const RequestHeader& req, std::string& body) noexcept {
   try {
     const auto r = classify(raw_path(req));
@@ -452,20 +502,10 @@ Answer HttpServer::Impl::handle(const RequestHeader& req, std::string& body) noe
     const auto worker = parse_worker_id(r, refused);
     if (!worker) return std::move(*refused);  // on_header checked the path: cannot happen
     if (r.kind == Route::Kind::promise) return get_promise(*worker, r.oplog_idx);
-    const auto coding = decodable_encoding(req);
-    if (coding && !coding->empty()) {
-      std::string decoded;
-      switch (decode_body(*coding, body, options.max_body_bytes, decoded)) {
-        case Decoded::ok: break;
-        case Decoded::too_large: return reply_error(413, body_limit_message());
-        case Decoded::invalid:
-          return reply_invalid("could not read the request body: it is not valid " + *coding + " data");
-      }
-      body.swap(decoded);
-    } else if (body.size() > options.max_body_bytes) {
-      return reply_error(413, body_limit_message());
-    }
-    return complete(*worker, body);
+    CompleteBody parsed;
+    PromiseId id;
+    if (auto answer = read_completion(req, body, *worker, parsed, id)) return std::move(*answer);
+    return complete(id, parsed.data);
   } catch (const std::exception& e) {
     return reply_unknown(e.what());
   } catch (...) {
@@ -473,14 +513,90 @@ Answer HttpServer::Impl::handle(const RequestHeader& req, std::string& body) noe
   }
 }
 
-Answer HttpServer::Impl::complete(const WorkerId& worker, const std::string& body) {
-  CompleteBody parsed;
-  if (!parsed.parse(body)) return reply_invalid(parsed.error);
-  const PromiseId id{worker, *parsed.oplog_idx};
+bool HttpServer::Impl::handle_async(const RequestHeader& req, std::string& body, std::function<void(Answer)> done) {
+  const auto r = classify(raw_path(req));
+  if (r.kind != Route::Kind::complete) return false;
+  try {
+    std::optional<Answer> refused;
+    const auto worker = parse_worker_id(r, refused);
+    if (!worker) return false;  // on_header checked the path: cannot happen
+    CompleteBody parsed;
+    PromiseId id;
+    if (auto answer = read_completion(req, body, *worker, parsed, id)) {
+      done(std::move(*answer));
+      return true;
+    }
+    committer.enqueue(Committer::Job{std::move(id), std::move(parsed.data), std::move(done)}, *this);
+    return true;
+  } catch (const std::exception&) {
+    return false;  // handle() answers it
+  }
+}
+
+// Commits what is queued as one batch (Host::complete_many: one transaction, one sync) and
+// answers each; while one thread waits for its batch's sync the other commits the next.
+void HttpServer::Impl::Committer::enqueue(Job job, Impl& impl) {
+  std::lock_guard lock(mu);
+  jobs.push_back(std::move(job));
+  if (threads.empty()) {
+    for (int i = 0; i < 2; ++i) threads.emplace_back([this, &impl] { run(impl); });
+  }
+  cv.notify_one();
+}
+
+void HttpServer::Impl::Committer::run(Impl& impl) {
+  for (;;) {
+    std::vector<Job> batch;
+    {
+      std::unique_lock lock(mu);
+      cv.wait(lock, [this] { return stopping || !jobs.empty(); });
+      if (jobs.empty()) return;
+      while (!jobs.empty() && batch.size() < kMaxBatch) {
+        batch.push_back(std::move(jobs.front()));
+        jobs.pop_front();
+      }
+    }
+    std::vector<Host::Completion> completions(batch.size());
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      completions[i].id = batch[i].id;
+      completions[i].data = batch[i].data.data();
+      completions[i].len = batch[i].data.size();
+    }
+    impl.host->complete_many(completions);
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      Answer answer;
+      try {
+        if (completions[i].error) std::rethrow_exception(completions[i].error);
+        answer = reply(200, completions[i].completed ? "true" : "false");
+      } catch (const Error& e) {
+        try {
+          answer = impl.reply_not_found_or_error(e, batch[i].id, 500);
+        } catch (const std::exception& e2) {
+          answer = reply_unknown(e2.what());
+        }
+      } catch (const std::exception& e) {
+        answer = reply_unknown(e.what());
+      }
+      batch[i].done(std::move(answer));
+    }
+  }
+}
+
+void HttpServer::Impl::Committer::stop() {
+  {
+    std::lock_guard lock(mu);
+    stopping = true;
+  }
+  cv.notify_all();
+  for (auto& t : threads) t.join();
+  threads.clear();
+}
+
+Answer HttpServer::Impl::complete(const PromiseId& id, const std::vector<std::uint8_t>& data) {
   try {
     // Host-level: the outside party.  Committed (durable on a file host) and waiters woken
     // before it returns, so before the client hears "true".
-    const bool completed = host->complete(id, parsed.data.data(), parsed.data.size());
+    const bool completed = host->complete(id, data.data(), data.size());
     return reply(200, completed ? "true" : "false");
   } catch (const Error& e) {
     return reply_not_found_or_error(e, id, 500);

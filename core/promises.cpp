@@ -329,6 +329,45 @@ void Host::remove_as(const Worker* recorder, const PromiseId& id) {
 bool Host::complete(const PromiseId& id, const std::uint8_t* data, std::size_t len) {
   return complete_as(nullptr, id, data, len);
 }
+void Host::complete_many(std::vector<Completion>& batch) {
+  std::vector<State> states(batch.size(), State::gone);
+  std::vector<bool> applied(batch.size(), false);
+  SyncTicket ticket;
+  try {
+    ticket = group_commit([&] {
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        auto& c = batch[i];
+        db_->cached("SAVEPOINT gp_many")->exec();
+        try {
+          check_payload_size(c.len);
+          states[i] = static_cast<State>(apply_complete(nullptr, c.id, c.data, c.len));
+          applied[i] = true;
+          db_->cached("RELEASE gp_many")->exec();
+        } catch (...) {
+          c.error = std::current_exception();
+          db_->cached("ROLLBACK TO gp_many")->exec();
+          db_->cached("RELEASE gp_many")->exec();
+        }
+      }
+    });
+  } catch (...) {
+    for (auto& c : batch) c.error = std::current_exception();  // nothing was committed
+    return;
+  }
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (applied[i] && states[i] == State::pending) wake_all(batch[i].id);
+  }
+  wait_durable(ticket);  // every answer, whatever it is, is durable before it is given
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (!applied[i]) continue;
+    if (states[i] == State::gone) {
+      batch[i].error = std::make_exception_ptr(not_found(batch[i].id));
+    } else {
+      batch[i].completed = states[i] == State::pending;
+    }
+  }
+}
+
 std::optional<Bytes> Host::poll(const PromiseId& id) { return poll_as(nullptr, id); }
 Bytes Host::await(const PromiseId& id, Timeout timeout) { return await_as(nullptr, id, timeout); }
 void Host::remove(const PromiseId& id) { remove_as(nullptr, id); }

@@ -539,9 +539,10 @@ typedef struct gp_server_options_t {
     /** Largest request body accepted, in bytes, counted after any Content-Encoding is
      *  decoded; larger bodies get 413.  0 = GP_SERVER_DEFAULT_MAX_BODY. */
     uint64_t max_body_bytes;
-    /** Most requests handled at once on a file host while they wait for its store (a commit,
-     *  an fsync, another process's lock), 1..1024, on threads started as requests need them;
-     *  waiting commits share one fsync.  In-memory hosts answer on the I/O threads.
+    /** Most GETs of a file host's promises handled at once while they wait for its store
+     *  (another process's lock), 1..1024, on threads started as requests need them.  A file
+     *  host's completions are committed in batches (one transaction and one sync each) by two
+     *  threads of their own; in-memory hosts answer on the I/O threads.
      *  0 = GP_SERVER_DEFAULT_THREADS. */
     int32_t threads;
     /* ---- version 2 */

@@ -406,8 +406,9 @@ class Host:
         ephemeral one; read it from ``Server.port`` / ``Server.url``).  With ``token`` set every
         request needs ``Authorization: Bearer <token>``, else 401.  ``max_body_bytes`` (default
         64 MiB) bounds request bodies (413 beyond); ``threads`` (default 64, at most 1024,
-        started as needed) bound the requests of a file host waiting for its store at once
-        (connections are served by one I/O thread per core, however many are open).  A request must arrive whole
+        started as needed) bound the GETs of a file host's promises waiting for its store at once
+        (completions are committed in batches; connections are served by one I/O thread per
+        core, however many are open).  A request must arrive whole
         within ``request_timeout`` seconds of its first byte (default 10; 408 otherwise, and an
         answer the client does not take in that time is abandoned), and a keep-alive connection
         closes after ``idle_timeout`` seconds without a request (default 2), so slow or silent

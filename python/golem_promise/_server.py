@@ -29,7 +29,7 @@ __all__ = [
 
 #: Largest request body accepted when ``max_body_bytes`` is not given (64 MiB).
 DEFAULT_MAX_BODY_BYTES: int = _core.SERVER_DEFAULT_MAX_BODY
-#: Most file-host requests waiting for the store at once when ``threads`` is not given (threads start as needed).
+#: Most GETs of a file host's promises waiting for the store at once when ``threads`` is not given (threads start as needed).
 DEFAULT_THREADS: int = _core.SERVER_DEFAULT_THREADS
 #: Most threads a server may have.
 MAX_THREADS = 1024

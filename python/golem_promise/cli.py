@@ -533,7 +533,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-body-bytes", type=_max_body_bytes, default=None, help="largest request body (default 64 MiB)"
     )
     p.add_argument(
-        "--threads", type=_threads, default=None, help=f"most file-host requests waiting for the store at once (default {DEFAULT_THREADS}, at most {MAX_THREADS})"
+        "--threads", type=_threads, default=None, help=f"most GETs of a file host's promises waiting for the store at once (default {DEFAULT_THREADS}, at most {MAX_THREADS})"
     )
     p.add_argument(
         "--request-timeout",
