@@ -299,9 +299,17 @@ void Host::write_payload(std::int64_t key, const std::uint8_t* data, std::size_t
 
 SyncTicket Host::group_commit(const std::function<void()>& change) {
   QueuedChange me{&change, nullptr, false, std::nullopt};
+  group_commit_each(&me, 1);
+  if (me.error) std::rethrow_exception(me.error);
+  return me.ticket;
+}
+
+void Host::group_commit_each(QueuedChange* changes, std::size_t n) {
+  if (n == 0) return;
   std::unique_lock lock(batch_mu_);
-  batch_.push_back(&me);
-  while (!me.done) {
+  for (std::size_t i = 0; i < n; ++i) batch_.push_back(&changes[i]);
+  // Queued together under batch_mu_, they are taken by one leader together and done together.
+  while (!changes[n - 1].done) {
     if (batch_leader_) {
       batch_cv_.wait(lock);
       continue;
@@ -319,8 +327,6 @@ SyncTicket Host::group_commit(const std::function<void()>& change) {
     batch_leader_ = false;
     batch_cv_.notify_all();
   }
-  if (me.error) std::rethrow_exception(me.error);
-  return me.ticket;
 }
 
 SyncTicket Host::run_batch() {

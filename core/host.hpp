@@ -212,6 +212,9 @@ class Host : public std::enable_shared_from_this<Host> {
     bool done = false;
     SyncTicket ticket;
   };
+  // Queues n changes at once (so they land in one transaction) and returns when they are
+  // committed; each entry's error says whether its own change failed.  group_commit is n = 1.
+  void group_commit_each(QueuedChange* changes, std::size_t n);
   SyncTicket run_batch();  // the leader's part: fills running_ from batch_ and runs it
 
   // Durability of FULL file hosts (wal_sync.hpp).  wait_durable returns once the transaction

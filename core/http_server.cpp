@@ -120,8 +120,6 @@ std::string lower(std::string_view text) {
   return out;
 }
 
-std::size_t count(const RequestHeader& req, http::field f) { return req.count(f); }
-
 // The first value of a header ("" when absent).
 std::string_view field(const RequestHeader& req, http::field f) {
   const auto v = req[f];
@@ -132,7 +130,7 @@ std::string_view field(const RequestHeader& req, http::field f) {
 // for none or "identity", nullopt for another coding, a list of codings, or the header given
 // twice.  Content codings are case-insensitive; "x-gzip" is gzip (RFC 9110 8.4.1).
 std::optional<std::string> decodable_encoding(const RequestHeader& req) {
-  const auto n = count(req, http::field::content_encoding);
+  const auto n = req.count(http::field::content_encoding);
   if (n == 0) return std::string();
   if (n != 1) return std::nullopt;
   auto coding = lower(trim(field(req, http::field::content_encoding)));
@@ -383,8 +381,8 @@ RequestHandler::Verdict HttpServer::Impl::on_header(const RequestHeader& req) {
     v.answer->close = true;
     return v;
   }
-  const bool has_body = count(req, http::field::transfer_encoding) != 0 ||
-                        (count(req, http::field::content_length) != 0 && field(req, http::field::content_length) != "0");
+  const bool has_body = req.count(http::field::transfer_encoding) != 0 ||
+                        (req.count(http::field::content_length) != 0 && field(req, http::field::content_length) != "0");
   // Anything answered here leaves the request's body unread in the connection.
   const auto refuse = [&](Answer a) {
     if (has_body) a.close = true;
@@ -431,21 +429,21 @@ RequestHandler::Verdict HttpServer::Impl::on_header(const RequestHeader& req) {
   }
   const auto encoding = decodable_encoding(req);
   if (!encoding) return refuse(reply_unsupported_encoding(req));
-  if (count(req, http::field::transfer_encoding) != 0) {
+  if (req.count(http::field::transfer_encoding) != 0) {
     const auto te = field(req, http::field::transfer_encoding);
-    if (count(req, http::field::transfer_encoding) != 1 || lower(trim(te)) != "chunked") {
+    if (req.count(http::field::transfer_encoding) != 1 || lower(trim(te)) != "chunked") {
       return refuse(reply_error(501, "unsupported Transfer-Encoding '" + printable(te) + "': only chunked is accepted"));
     }
   }
-  if (count(req, http::field::content_length) != 0 && count(req, http::field::transfer_encoding) == 0) {
+  if (req.count(http::field::content_length) != 0 && req.count(http::field::transfer_encoding) == 0) {
     const auto length = field(req, http::field::content_length);
-    if (count(req, http::field::content_length) != 1) return refuse(reply_invalid("the Content-Length header must be given once"));
+    if (req.count(http::field::content_length) != 1) return refuse(reply_invalid("the Content-Length header must be given once"));
     if (!parse_u64(length)) {
       return refuse(reply_invalid("invalid Content-Length header '" + printable(length) +
                                   "': expected a decimal byte count"));
     }
   }
-  if (!has_body && count(req, http::field::content_length) == 0) {
+  if (!has_body && req.count(http::field::content_length) == 0) {
     return refuse(reply_invalid("request body is missing: expected a JSON object {\"oplogIdx\": <u64>, \"data\": [<u8>, ...]}"));
   }
   const auto expect = field(req, http::field::expect);

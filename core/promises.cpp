@@ -330,36 +330,32 @@ bool Host::complete(const PromiseId& id, const std::uint8_t* data, std::size_t l
   return complete_as(nullptr, id, data, len);
 }
 void Host::complete_many(std::vector<Completion>& batch) {
+  // One change per completion, queued together: group commit runs each in its own savepoint.
   std::vector<State> states(batch.size(), State::gone);
-  std::vector<bool> applied(batch.size(), false);
-  SyncTicket ticket;
-  try {
-    ticket = group_commit([&] {
-      for (std::size_t i = 0; i < batch.size(); ++i) {
-        auto& c = batch[i];
-        db_->cached("SAVEPOINT gp_many")->exec();
-        try {
-          check_payload_size(c.len);
-          states[i] = static_cast<State>(apply_complete(nullptr, c.id, c.data, c.len));
-          applied[i] = true;
-          db_->cached("RELEASE gp_many")->exec();
-        } catch (...) {
-          c.error = std::current_exception();
-          db_->cached("ROLLBACK TO gp_many")->exec();
-          db_->cached("RELEASE gp_many")->exec();
-        }
-      }
+  std::vector<std::function<void()>> changes;
+  changes.reserve(batch.size());
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    changes.emplace_back([this, &batch, &states, i] {
+      const auto& c = batch[i];
+      check_payload_size(c.len);
+      states[i] = static_cast<State>(apply_complete(nullptr, c.id, c.data, c.len));
     });
-  } catch (...) {
-    for (auto& c : batch) c.error = std::current_exception();  // nothing was committed
-    return;
   }
+  std::vector<QueuedChange> queued;
+  queued.reserve(changes.size());
+  for (const auto& change : changes) queued.push_back(QueuedChange{&change, nullptr, false, std::nullopt});
+  group_commit_each(queued.data(), queued.size());
   for (std::size_t i = 0; i < batch.size(); ++i) {
-    if (applied[i] && states[i] == State::pending) wake_all(batch[i].id);
+    if (queued[i].error) {
+      batch[i].error = queued[i].error;
+    } else if (states[i] == State::pending) {
+      wake_all(batch[i].id);
+    }
   }
-  wait_durable(ticket);  // every answer, whatever it is, is durable before it is given
+  // Every answer, whatever it is, is durable before it is given (one ticket: one commit).
+  if (!queued.empty()) wait_durable(queued.front().ticket);
   for (std::size_t i = 0; i < batch.size(); ++i) {
-    if (!applied[i]) continue;
+    if (queued[i].error) continue;
     if (states[i] == State::gone) {
       batch[i].error = std::make_exception_ptr(not_found(batch[i].id));
     } else {
