@@ -83,7 +83,7 @@ std::shared_ptr<Host> Host::open(const std::string& path, const HostOptions& opt
   // fewest instructions, 1,024 (best when every change committed and journaled its pages) 2% more.
   if (memory) db.exec("PRAGMA page_size = 2048");
   prepare_schema(db);  // refuses foreign or newer files before anything is written to them
-  if (memory) db.defer_commits(kMemoryCommitEvery);
+  if (memory) db.defer_commits(kMemoryCommitEvery, kMemoryCommitBytes);
   if (!memory) {
     // The files beside the database are named after the file SQLite opened, not the path we
     // were given: every open of one database (through a symlink, a relative path, ...) then

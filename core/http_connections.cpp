@@ -140,6 +140,10 @@ class Session final : public std::enable_shared_from_this<Session> {
 
   void start() {
     if (st_.stopping.load(std::memory_order_acquire)) return close_now();
+    // Non-blocking, so that an answer can be written at once and the write fall back to an
+    // asynchronous one only when the socket's buffer is full (see write()).
+    error_code ignored;
+    socket_.non_blocking(true, ignored);
     wait_request();
   }
 
@@ -202,12 +206,24 @@ class Session final : public std::enable_shared_from_this<Session> {
   void wait_request() {
     if (stopping()) return close_now();
     parser_.reset();
-    if (buffer_.size() > 0) return begin_request();  // pipelined
+    if (buffer_.size() > 0) {
+      // Pipelined: parsed at once, but every 16th goes through the scheduler, so that a long
+      // pipeline neither deepens the stack nor keeps this I/O thread from its other connections.
+      stage_ = Stage::idle;
+      if (++pipelined_ % 16 != 0) return begin_request();
+      return net::post(executor(), [self = shared_from_this()] {
+        if (self->stage_ == Stage::closed) return;
+        if (self->stopping()) return self->close_now();
+        self->begin_request();
+      });
+    }
     stage_ = Stage::idle;
     buffer_.shrink_to_fit();
     set_deadline(Clock::now() + st_.limits.idle_timeout);
     // A small first read (an idle connection holds only this much): a request's head usually
-    // fits, and the header read takes more if it does not.
+    // fits, and the header read takes more if it does not.  (Waiting for readability first
+    // would spare the read Asio tries at once, which fails while the client has not sent yet,
+    // but costs an epoll_ctl each time instead.)
     socket_.async_read_some(buffer_.prepare(kFirstRead), [self = shared_from_this()](const error_code& ec, std::size_t n) {
       if (ec || self->timed_out_ || self->stopping()) return self->close_now();
       self->buffer_.commit(n);
@@ -226,9 +242,31 @@ class Session final : public std::enable_shared_from_this<Session> {
     // The handler sets it once the request is known.  (Not boost::none: Beast 1.74 compares a
     // Content-Length with the optional itself, and every length is greater than none.)
     parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
-    http::async_read_header(socket_, buffer_, *parser_, [self = shared_from_this()](const error_code& ec, std::size_t) {
-      self->on_header(ec);
+    // What the last socket read brought usually holds the whole request: Beast's parser takes
+    // it from the buffer here, and a socket read (through the scheduler) comes only if more is
+    // needed.  Beast's own read would hand even a buffered header over through the scheduler.
+    error_code ec;
+    if (!parse_buffered(ec, /*header_only=*/true)) return on_header(ec);
+    http::async_read_header(socket_, buffer_, *parser_, [self = shared_from_this()](const error_code& e, std::size_t) {
+      self->on_header(e);
     });
+  }
+
+  // Feeds the buffered bytes to the parser (Beast's put, as its reads do) until the header (or
+  // the whole message) is parsed: true if it needs more bytes than are buffered, false when
+  // parsed or failed (`ec`).
+  bool parse_buffered(error_code& ec, bool header_only) {
+    const auto parsed = [&] { return header_only ? parser_->is_header_done() : parser_->is_done(); };
+    while (!parsed()) {
+      if (buffer_.size() == 0) return true;
+      buffer_.consume(parser_->put(buffer_.data(), ec));
+      if (ec == http::error::need_more) {
+        ec = {};
+        return true;
+      }
+      if (ec) return false;
+    }
+    return false;
   }
 
   std::string_view buffered() const {
@@ -315,6 +353,8 @@ class Session final : public std::enable_shared_from_this<Session> {
 
   void read_body() {
     stage_ = Stage::body;
+    error_code ec;
+    if (!parse_buffered(ec, /*header_only=*/false)) return on_body(ec);
     http::async_read(socket_, buffer_, *parser_, [self = shared_from_this()](const error_code& ec, std::size_t) {
       self->on_body(ec);
     });
@@ -391,12 +431,19 @@ class Session final : public std::enable_shared_from_this<Session> {
     } else if (deadline_ < Clock::now() + st_.limits.request_timeout) {
       set_deadline(Clock::now() + st_.limits.request_timeout);
     }
-    http::async_write(socket_, res, [self = shared_from_this()](const error_code& ec, std::size_t) {
-      self->on_written(ec);
+    // Written at once where the socket takes it all (the usual case), which saves a round
+    // through the scheduler; the rest, if any, by an asynchronous write of the same serializer.
+    serializer_.emplace(res);
+    error_code ec;
+    http::write(socket_, *serializer_, ec);
+    if (ec != net::error::would_block && ec != net::error::try_again) return on_written(ec);
+    http::async_write(socket_, *serializer_, [self = shared_from_this()](const error_code& e, std::size_t) {
+      self->on_written(e);
     });
   }
 
   void on_written(const error_code& ec) {
+    serializer_.reset();
     response_.reset();
     if (ec || timed_out_) return close_now();
     if (close_after_) return linger_ && !stopping() ? linger() : close_now();
@@ -435,6 +482,7 @@ class Session final : public std::enable_shared_from_this<Session> {
     timer_.cancel();
     ++timer_gen_;
     parser_.reset();
+    serializer_.reset();
     response_.reset();
     buffer_ = {};
   }
@@ -454,6 +502,8 @@ class Session final : public std::enable_shared_from_this<Session> {
   boost::beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<http::response<http::string_body>> response_;
+  std::optional<http::response_serializer<http::string_body>> serializer_;  // of response_
+  std::uint64_t pipelined_ = 0;
   std::size_t served_ = 0;
   bool close_after_ = false;
   bool unread_body_ = false;

@@ -157,8 +157,9 @@ std::int64_t Db::pragma_int(const char* pragma) {
   return s.step() ? s.int64(0) : 0;
 }
 
-void Db::defer_commits(std::int64_t every) {
+void Db::defer_commits(std::int64_t every, std::size_t max_log_bytes) {
   if (every <= 0 || every_ > 0) return;
+  max_log_bytes_ = max_log_bytes;
   begin_ = std::make_unique<Stmt>(db_, "BEGIN");
   commit_ = std::make_unique<Stmt>(db_, "COMMIT");
   every_ = every;
@@ -211,7 +212,7 @@ void Db::settle() {
   }
   if (depth_ > 0) return;  // inside a change: commit only between changes
   // A change the log cannot redo is committed before anything else can fail.
-  if (!unrecorded_ && sqlite3_total_changes64(db_) - committed_ < every_) return;
+  if (!unrecorded_ && sqlite3_total_changes64(db_) - committed_ < every_ && redo_bytes_.size() < max_log_bytes_) return;
   // A statement still stepping (a caller's loop over rows) can make COMMIT fail; the
   // transaction then stays open, and the next statement tries again.
   const int rc = sqlite3_step(commit_->raw());

@@ -100,11 +100,12 @@ class Db {
   // Txn becomes a savepoint.
   //
   // Out of memory, SQLite may undo the whole open transaction, not just the failed statement.
-  // So every write since the last commit is kept with its parameters (a redo log of a few dozen
-  // rows), and the next statement first redoes them: the call that ran out of memory fails, as
+  // So every write since the last commit is kept with its parameters (a redo log of at most
+  // `every` rows and about `max_log_bytes` of text and blobs: a commit comes at whichever bound is
+  // reached first), and the next statement first redoes them: the call that ran out of memory fails, as
   // it would have anyway, and nothing an earlier call was told is undone.  A write the log
   // cannot redo (blob I/O: mark_unrecorded) is committed before the next statement runs.
-  void defer_commits(std::int64_t every);
+  void defer_commits(std::int64_t every, std::size_t max_log_bytes);
   // Written through something the redo log does not see (blob I/O) in the current change.
   void mark_unrecorded() { unrecorded_ = every_ > 0; }
   std::int64_t last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
@@ -125,6 +126,7 @@ class Db {
   std::unordered_map<const char*, std::unique_ptr<Stmt>> cache_;
   // Deferred commits (in memory): 0 = off.
   std::int64_t every_ = 0;
+  std::size_t max_log_bytes_ = 0;
   std::int64_t committed_ = 0;  // sqlite3_total_changes64 at the last commit
   int depth_ = 0;               // Txn savepoints open
   bool unrecorded_ = false;     // an uncommitted write the log cannot redo

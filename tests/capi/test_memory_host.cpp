@@ -1,4 +1,4 @@
-// An in-memory host keeps one SQLite transaction open and commits it every few dozen changes
+// An in-memory host keeps one SQLite transaction open and commits it every thousand or so changes
 // (sql::Db::defer_commits).  What a caller relies on must not depend on where those commits
 // fall: every change is there afterwards, a failing call undoes only itself, and running out of
 // memory fails the call that hit it without undoing what earlier calls were told.
@@ -55,9 +55,9 @@ TEST_CASE("an in-memory host keeps every change across its periodic commits", "[
   Worker* workers[] = {&w0, &w1, &w2};
   std::uint64_t oplog[3] = {1, 1, 1};  // each worker's entry 1 records its creation
   std::vector<Expect> all;
-  // 600 promises: several hundred changes, so many commits fall among them, at every offset
-  // in the mix of calls.
-  for (int i = 0; i < 600; ++i) {
+  // 4,000 promises: about ten thousand changes, so several commits (one per 1,024 changed rows,
+  // or sooner by payload bytes) fall among them, at different offsets in the mix of calls.
+  for (int i = 0; i < 4000; ++i) {
     const int k = i % 3;
     Expect e;
     e.id = workers[k]->create();
@@ -106,10 +106,10 @@ TEST_CASE("an in-memory host keeps every change across its periodic commits", "[
 
   gp_promise_list_t list{};
   REQUIRE(gp_host_list_promises(&list, h, nullptr, GP_PROMISE_PENDING) == GP_OK);
-  CHECK(list.count == 120);
+  CHECK(list.count == 800);
   gp_promise_list_free(&list);
   REQUIRE(gp_host_list_promises(&list, h, nullptr, GP_PROMISE_COMPLETED) == GP_OK);
-  CHECK(list.count == 360);
+  CHECK(list.count == 2400);
   gp_promise_list_free(&list);
 }
 
@@ -118,7 +118,7 @@ TEST_CASE("in memory, a call that fails half-way undoes only itself, between per
   Worker a(h, "twin");
   Worker b(h, "twin");  // falls behind once a appends: its calls conflict
   std::vector<Expect> done;
-  for (int round = 0; round < 100; ++round) {
+  for (int round = 0; round < 1000; ++round) {  // ~2,000 changed rows: commits fall among them
     Expect e;
     e.id = a.create();
     const std::string data = "round " + std::to_string(round);
@@ -132,7 +132,7 @@ TEST_CASE("in memory, a call that fails half-way undoes only itself, between per
     CHECK(gp_worker_complete_promise(&ok, b, &e.id, u8("x"), 1) == GP_ECONFLICT);
   }
   for (const auto& e : done) check_promise(h, e);
-  check_oplog(h, a.id, 101);
+  check_oplog(h, a.id, 1001);
 }
 
 TEST_CASE("in memory, running out of memory fails only the calls that hit it and undoes nothing acknowledged",

@@ -10,6 +10,7 @@ answer, the connection must close, and the promise named only in the body must s
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 import uuid
@@ -144,6 +145,86 @@ def test_pipelined_requests_are_answered_in_order(served: Served) -> None:
     assert [(a[0], a[2]) for a in answers[:5]] == [(200, b"true")] * 5
     assert answers[5][0] == 200 and closed
     assert [served.host.poll_promise(p) for p in pids] == [bytes([i]) for i in range(5)]
+
+
+def test_a_long_pipeline_of_mixed_requests_is_answered_in_order(served: Served) -> None:
+    # 57 requests in one send, more than the server parses in a row before it lets its other
+    # connections go first: completions (one chunked), GETs, a repeated completion, an unknown
+    # promise, then a last one asking to close.
+    pids = [served.worker.create_promise() for _ in range(40)]
+    data = b""
+    expected: List[Tuple[int, bytes]] = []
+    for i, p in enumerate(pids):
+        if i == 7:
+            body = ('{"oplogIdx": %d, "data": [%d]}' % (p.oplog_idx, i)).encode()
+            data += (
+                f"POST {_path(p)}/complete HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                f"Transfer-Encoding: chunked\r\n\r\n{len(body[:5]):x}\r\n"
+            ).encode() + body[:5] + f"\r\n{len(body[5:]):x}\r\n".encode() + body[5:] + b"\r\n0\r\n\r\n"
+        else:
+            data += _complete_request(p, data=bytes([i]))
+        expected.append((200, b"true"))
+        if i % 3 == 0:
+            data += f"GET {_path(p)}/promises/{p.oplog_idx} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+            expected.append((200, ('{"state":"completed","data":[%d]}' % i).encode()))
+    data += _complete_request(pids[0], data=b"late")
+    expected.append((200, b"false"))
+    missing = PromiseId(pids[0].worker_id, 10**9)
+    data += _complete_request(missing)
+    expected.append((500, b""))
+    data += f"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode()
+    expected.append((200, b""))
+    answers, closed = _exchange(served.port, data)
+    assert len(answers) == len(expected) == 57
+    for (status, _, body), (want_status, want_body) in zip(answers, expected):
+        assert status == want_status
+        if want_body:
+            assert body.replace(b" ", b"") == want_body
+    assert closed
+    assert [served.host.poll_promise(p) for p in pids] == [bytes([i]) for i in range(40)]
+
+
+def test_an_answer_larger_than_the_socket_takes_is_written_whole_while_others_are_served(served: Served) -> None:
+    # A 6 MiB payload's GET answer (about 24 MiB of JSON) cannot go out in one write: the rest
+    # is written as the slow client reads, and the I/O thread serves other connections meanwhile.
+    pid = served.worker.create_promise()
+    payload = bytes(range(256)) * (6 * 4096)
+    assert served.host.complete_promise(pid, payload)
+    with socket.create_connection(("127.0.0.1", served.port), timeout=10) as slow:
+        slow.sendall(f"GET {_path(pid)}/promises/{pid.oplog_idx} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        time.sleep(0.2)  # the server has filled the socket's buffers by now and waits
+        for _ in range(3):
+            other = served.worker.create_promise()
+            answers, _ = _exchange(served.port, _complete_request(other, extra_headers="Connection: close\r\n", data=b"x"))
+            assert [(a[0], a[2]) for a in answers] == [(200, b"true")]
+        raw = b""
+        while b"\r\n\r\n" not in raw:
+            chunk = slow.recv(65536)
+            assert chunk, "the server closed before the answer's header"
+            raw += chunk
+        head, body = raw.split(b"\r\n\r\n", 1)
+        assert head.startswith(b"HTTP/1.1 200 ")
+        length = int(next(ln.split(b":", 1)[1] for ln in head.split(b"\r\n") if ln.lower().startswith(b"content-length:")))
+        parts = [body]
+        got = len(body)
+        while got < length:
+            chunk = slow.recv(1 << 20)
+            assert chunk, "the server closed before the whole answer"
+            parts.append(chunk)
+            got += len(chunk)
+        body = b"".join(parts)
+        assert len(body) == length
+        assert bytes(json.loads(body)["data"]) == payload
+        # The connection goes on: the next request on it is answered.
+        last = served.worker.create_promise()
+        slow.sendall(_complete_request(last, data=b"after"))
+        raw = b""
+        while not _answers(raw)[0]:
+            chunk = slow.recv(65536)
+            assert chunk, "the server closed the connection after the large answer"
+            raw += chunk
+        assert [(a[0], a[2]) for a in _answers(raw)[0]] == [(200, b"true")]
+    assert served.host.poll_promise(last) == b"after"
 
 
 def test_expect_100_continue(served: Served) -> None:
