@@ -100,6 +100,12 @@ class Host : public std::enable_shared_from_this<Host> {
     std::exception_ptr error;      // out
   };
   void complete_many(std::vector<Completion>& batch);
+  // complete_many in two halves, so that a server can commit the next batch while this one's
+  // sync runs: commit_many commits (the answers are set but must not be given yet) and returns
+  // the ticket; settle_many waits until that commit is durable, or, if the sync fails, gives
+  // every completion of the batch that error.  complete_many is the one then the other.
+  [[nodiscard]] SyncTicket commit_many(std::vector<Completion>& batch);
+  void settle_many(std::vector<Completion>& batch, const SyncTicket& ticket);
   std::optional<Bytes> poll(const PromiseId& id);
   Bytes await(const PromiseId& id, Timeout timeout);
   void remove(const PromiseId& id);

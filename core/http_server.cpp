@@ -300,7 +300,10 @@ struct HttpServer::Impl final : RequestHandler {
   ConnectionServer server;
   std::uint16_t port = 0;
 
-  // File hosts: completions batched into one transaction and one sync each.
+  // File hosts: completions batched into one transaction and one sync each.  One thread
+  // commits what is queued, batch after batch, and never waits for a sync; another waits until
+  // each committed batch is durable and answers it.  So the next batch commits while this
+  // one's sync runs, and each sync covers everything committed before it began.
   struct Committer {
     static constexpr std::size_t kMaxBatch = 256;
     struct Job {
@@ -308,14 +311,23 @@ struct HttpServer::Impl final : RequestHandler {
       std::vector<std::uint8_t> data;
       std::function<void(Answer)> done;
     };
+    struct Committed {
+      std::vector<Job> jobs;
+      std::vector<Host::Completion> completions;
+      SyncTicket ticket;
+    };
     std::mutex mu;
-    std::condition_variable cv;
+    std::condition_variable cv;          // jobs queued, or stopping
+    std::condition_variable settle_cv;   // a batch committed, or the committing thread ended
     std::deque<Job> jobs;
-    std::vector<std::thread> threads;  // started with the first completion
+    std::deque<Committed> committed;
+    std::thread committing, settling;    // started with the first completion
     bool stopping = false;
+    bool commit_ended = false;
 
     void enqueue(Job job, Impl& impl);
-    void run(Impl& impl);
+    void commit_loop(Impl& impl);
+    void settle_loop(Impl& impl);
     void stop();  // after the connections: it answers every job queued first
   };
   Committer committer;
@@ -531,51 +543,80 @@ bool HttpServer::Impl::handle_async(const RequestHeader& req, std::string& body,
   }
 }
 
-// Commits what is queued as one batch (Host::complete_many: one transaction, one sync) and
-// answers each; while one thread waits for its batch's sync the other commits the next.
+// Commits what is queued as one batch (Host::commit_many: one transaction) and hands it to the
+// settling thread, which answers it once it is durable (Host::settle_many: one sync).
 void HttpServer::Impl::Committer::enqueue(Job job, Impl& impl) {
   std::lock_guard lock(mu);
   jobs.push_back(std::move(job));
-  if (threads.empty()) {
-    for (int i = 0; i < 2; ++i) threads.emplace_back([this, &impl] { run(impl); });
+  if (!committing.joinable()) {
+    committing = std::thread([this, &impl] { commit_loop(impl); });
+    settling = std::thread([this, &impl] { settle_loop(impl); });
   }
   cv.notify_one();
 }
 
-void HttpServer::Impl::Committer::run(Impl& impl) {
+void HttpServer::Impl::Committer::commit_loop(Impl& impl) {
   for (;;) {
-    std::vector<Job> batch;
+    Committed batch;
     {
       std::unique_lock lock(mu);
       cv.wait(lock, [this] { return stopping || !jobs.empty(); });
-      if (jobs.empty()) return;
-      while (!jobs.empty() && batch.size() < kMaxBatch) {
-        batch.push_back(std::move(jobs.front()));
+      if (jobs.empty()) {
+        commit_ended = true;
+        settle_cv.notify_all();
+        return;
+      }
+      while (!jobs.empty() && batch.jobs.size() < kMaxBatch) {
+        batch.jobs.push_back(std::move(jobs.front()));
         jobs.pop_front();
       }
     }
-    std::vector<Host::Completion> completions(batch.size());
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      completions[i].id = batch[i].id;
-      completions[i].data = batch[i].data.data();
-      completions[i].len = batch[i].data.size();
+    batch.completions.resize(batch.jobs.size());
+    for (std::size_t i = 0; i < batch.jobs.size(); ++i) {
+      batch.completions[i].id = batch.jobs[i].id;
+      batch.completions[i].data = batch.jobs[i].data.data();
+      batch.completions[i].len = batch.jobs[i].data.size();
     }
-    impl.host->complete_many(completions);
-    for (std::size_t i = 0; i < batch.size(); ++i) {
+    try {
+      batch.ticket = impl.host->commit_many(batch.completions);
+    } catch (...) {
+      for (auto& c : batch.completions) c.error = std::current_exception();
+    }
+    std::lock_guard lock(mu);
+    committed.push_back(std::move(batch));
+    settle_cv.notify_one();
+  }
+}
+
+void HttpServer::Impl::Committer::settle_loop(Impl& impl) {
+  for (;;) {
+    Committed batch;
+    {
+      std::unique_lock lock(mu);
+      settle_cv.wait(lock, [this] { return commit_ended || !committed.empty(); });
+      if (committed.empty()) return;
+      batch = std::move(committed.front());
+      committed.pop_front();
+    }
+    impl.host->settle_many(batch.completions, batch.ticket);
+    for (std::size_t i = 0; i < batch.jobs.size(); ++i) {
+      const auto& c = batch.completions[i];
       Answer answer;
       try {
-        if (completions[i].error) std::rethrow_exception(completions[i].error);
-        answer = reply(200, completions[i].completed ? "true" : "false");
+        if (c.error) std::rethrow_exception(c.error);
+        answer = reply(200, c.completed ? "true" : "false");
       } catch (const Error& e) {
         try {
-          answer = impl.reply_not_found_or_error(e, batch[i].id, 500);
+          answer = impl.reply_not_found_or_error(e, batch.jobs[i].id, 500);
         } catch (const std::exception& e2) {
           answer = reply_unknown(e2.what());
         }
       } catch (const std::exception& e) {
         answer = reply_unknown(e.what());
+      } catch (...) {
+        answer = reply_unknown("internal error");
       }
-      batch[i].done(std::move(answer));
+      batch.jobs[i].done(std::move(answer));
     }
   }
 }
@@ -586,8 +627,8 @@ void HttpServer::Impl::Committer::stop() {
     stopping = true;
   }
   cv.notify_all();
-  for (auto& t : threads) t.join();
-  threads.clear();
+  if (committing.joinable()) committing.join();
+  if (settling.joinable()) settling.join();
 }
 
 Answer HttpServer::Impl::complete(const PromiseId& id, const std::vector<std::uint8_t>& data) {

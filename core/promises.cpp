@@ -329,7 +329,9 @@ void Host::remove_as(const Worker* recorder, const PromiseId& id) {
 bool Host::complete(const PromiseId& id, const std::uint8_t* data, std::size_t len) {
   return complete_as(nullptr, id, data, len);
 }
-void Host::complete_many(std::vector<Completion>& batch) {
+void Host::complete_many(std::vector<Completion>& batch) { settle_many(batch, commit_many(batch)); }
+
+SyncTicket Host::commit_many(std::vector<Completion>& batch) {
   // One change per completion, queued together: group commit runs each in its own savepoint.
   std::vector<State> states(batch.size(), State::gone);
   std::vector<std::function<void()>> changes;
@@ -348,18 +350,25 @@ void Host::complete_many(std::vector<Completion>& batch) {
   for (std::size_t i = 0; i < batch.size(); ++i) {
     if (queued[i].error) {
       batch[i].error = queued[i].error;
-    } else if (states[i] == State::pending) {
-      wake_all(batch[i].id);
-    }
-  }
-  // Every answer, whatever it is, is durable before it is given (one ticket: one commit).
-  if (!queued.empty()) wait_durable(queued.front().ticket);
-  for (std::size_t i = 0; i < batch.size(); ++i) {
-    if (queued[i].error) continue;
-    if (states[i] == State::gone) {
+    } else if (states[i] == State::gone) {
       batch[i].error = std::make_exception_ptr(not_found(batch[i].id));
     } else {
       batch[i].completed = states[i] == State::pending;
+      if (batch[i].completed) wake_all(batch[i].id);
+    }
+  }
+  // One ticket: the changes were queued together, so they share one commit.
+  return queued.empty() ? std::nullopt : queued.front().ticket;
+}
+
+void Host::settle_many(std::vector<Completion>& batch, const SyncTicket& ticket) {
+  // Every answer, whatever it is, is durable before it is given.
+  try {
+    wait_durable(ticket);
+  } catch (...) {
+    for (auto& c : batch) {
+      c.error = std::current_exception();
+      c.completed = false;
     }
   }
 }
