@@ -117,7 +117,7 @@ static uint64_t fnv1a64(const uint8_t *d, size_t n) {
 
 /* Every connection opened while the auto-extension is registered reports the SQL of each
  * statement it runs here, so the bench can check that raw runs exactly what the core runs. */
-#define TRACE_MAX 1024
+#define TRACE_MAX 65536
 static struct {
   int on, n;
   char *sql[TRACE_MAX];
@@ -230,7 +230,7 @@ static const char *const kSql[S_COUNT] = {
 
 /* An in-memory host keeps one transaction open and commits it once every this many changed rows
  * (kMemoryCommitEvery in core/host.hpp); the check compares the cadence, so a change there shows. */
-#define MEMORY_COMMIT_EVERY 64
+#define MEMORY_COMMIT_EVERY 1024
 
 typedef struct raw {
   sqlite3 *db;
@@ -500,7 +500,7 @@ static int same_calls(enum mode m, const marks *a, const marks *b, int call) {
 /* The writes (INSERT or UPDATE, one row each in this cycle) between consecutive COMMITs of the
  * trace, each of which must be followed by BEGIN: fills gaps, returns how many, or -1 if a
  * COMMIT is not followed by BEGIN. */
-#define CADENCE_CYCLES 100
+#define CADENCE_CYCLES 1500
 static int commit_gaps(int *gaps, int max) {
   int n = 0, seen = 0, writes = 0;
   for (int i = 0; i < g_trace.n; ++i) {

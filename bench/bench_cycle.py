@@ -111,7 +111,7 @@ Execute = Callable[..., sqlite3.Cursor]
 # An in-memory host keeps one transaction open and commits it once every this many changed rows
 # (kMemoryCommitEvery in core/host.hpp).  Replaced by the figure gp_bench_cycle's check reports
 # whenever that binary is available (its check compares the core's cadence with its own raw one).
-MEMORY_COMMIT_EVERY = 64
+MEMORY_COMMIT_EVERY = 1024
 
 # The pragmas Host::open runs per mode.  Replaced by the ones gp_bench_cycle traces from the core
 # (its OPEN lines) whenever that binary is available.
