@@ -237,7 +237,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="1 s runs at 1 and 4 connections, few promises (smoke test)")
     args = parser.parse_args()
     if args.quick:
-        args.seconds, args.connections, args.promises, args.file_promises = 1.0, [1, 4], 60_000, 15_000
+        args.seconds, args.connections, args.promises, args.file_promises = 1.0, [1, 4], 200_000, 25_000
     wrk, nginx = shutil.which("wrk"), shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
     if wrk is None or nginx is None:
         print("bench_http_wrk.py: skipped: wrk and nginx are needed (apt-get install wrk nginx-light)")
