@@ -33,6 +33,34 @@ GP_API int gp_host_oplog_read(gp_oplog_entry_t* out, gp_host* host, const gp_wor
   });
 }
 
+GP_API int gp_host_oplog_read_call(gp_bytes_t* function, gp_bytes_t* data, gp_host* host,
+                                   const gp_worker_id_t* worker_id, uint64_t oplog_idx) {
+  return guard([&] {
+    require(function, "function");
+    *function = gp_bytes_t{nullptr, 0};
+    require(data, "data");
+    *data = gp_bytes_t{nullptr, 0};
+    require(host, "host");
+    const auto e = host->impl->oplog_read(to_core(*require(worker_id, "worker_id")), oplog_idx);
+    if (!gp::is_recorded_call(e.kind)) {
+      throw gp::Error(gp::Errc::invalid, "oplog entry " + std::to_string(oplog_idx) + " is a " +
+                                             gp::kind_name(static_cast<int>(e.kind)) + " entry, not a recorded call");
+    }
+    const auto copy = [](const std::string& s) {
+      gp::Bytes b;
+      b.data.reset(static_cast<std::uint8_t*>(std::malloc(s.size() ? s.size() : 1)));
+      if (!b.data) throw gp::Error(gp::Errc::no_memory, "cannot allocate " + std::to_string(s.size()) + " bytes");
+      if (!s.empty()) std::memcpy(b.data.get(), s.data(), s.size());
+      b.len = s.size();
+      return b;
+    };
+    auto f = copy(e.function);
+    auto d = copy(e.data);
+    give(function, std::move(f));
+    give(data, std::move(d));
+  });
+}
+
 // The core's kinds are the ABI's values, so the core names them for both.
 static_assert(static_cast<int>(gp::OplogKind::create) == GP_OPLOG_CREATE &&
                   static_cast<int>(gp::OplogKind::create_promise) == GP_OPLOG_CREATE_PROMISE &&
@@ -40,7 +68,10 @@ static_assert(static_cast<int>(gp::OplogKind::create) == GP_OPLOG_CREATE &&
                   static_cast<int>(gp::OplogKind::poll_promise) == GP_OPLOG_POLL_PROMISE &&
                   static_cast<int>(gp::OplogKind::await_promise) == GP_OPLOG_AWAIT_PROMISE &&
                   static_cast<int>(gp::OplogKind::delete_promise) == GP_OPLOG_DELETE_PROMISE &&
-                  static_cast<int>(gp::OplogKind::get_oplog_index) == GP_OPLOG_GET_OPLOG_INDEX,
+                  static_cast<int>(gp::OplogKind::get_oplog_index) == GP_OPLOG_GET_OPLOG_INDEX &&
+                  static_cast<int>(gp::OplogKind::imported_function_invoked) == GP_OPLOG_IMPORTED_FUNCTION_INVOKED &&
+                  static_cast<int>(gp::OplogKind::exported_function_invoked) == GP_OPLOG_EXPORTED_FUNCTION_INVOKED &&
+                  static_cast<int>(gp::OplogKind::exported_function_completed) == GP_OPLOG_EXPORTED_FUNCTION_COMPLETED,
               "OplogKind matches GP_OPLOG_*");
 
 GP_API const char* gp_oplog_kind_name(int32_t kind) { return gp::kind_name(kind); }

@@ -109,6 +109,60 @@ GP_API int gp_worker_delete_promise(gp_worker* worker, const gp_promise_id_t* pr
   });
 }
 
+namespace {
+gp::OplogKind recorded_kind(int32_t kind) {
+  const auto k = static_cast<gp::OplogKind>(kind);
+  if (!gp::is_recorded_call(k)) {
+    throw gp::Error(gp::Errc::invalid, "kind " + std::to_string(kind) +
+                                           " is not a recorded call (GP_OPLOG_IMPORTED_FUNCTION_INVOKED, "
+                                           "GP_OPLOG_EXPORTED_FUNCTION_INVOKED or GP_OPLOG_EXPORTED_FUNCTION_COMPLETED)");
+  }
+  return k;
+}
+
+std::string_view function_name(const char* function) {
+  require(function, "function");
+  const auto* end = static_cast<const char*>(std::memchr(function, '\0', 4097));
+  if (end == nullptr) throw gp::Error(gp::Errc::invalid, "function: a name over 4096 bytes");
+  return {function, static_cast<std::size_t>(end - function)};
+}
+}  // namespace
+
+GP_API int gp_worker_replay_call(gp_bytes_t* out, int* replayed, uint64_t* oplog_idx, gp_worker* worker,
+                                 int32_t kind, const char* function, const uint8_t* data, size_t len) {
+  return guard([&] {
+    require(out, "out");
+    *out = gp_bytes_t{nullptr, 0};
+    require(replayed, "replayed");
+    *replayed = 0;
+    require(oplog_idx, "oplog_idx");
+    *oplog_idx = 0;
+    require(worker, "worker");
+    if (len > 0) require(data, "data");
+    auto r = worker->impl->replay_call(recorded_kind(kind), function_name(function), data, len);
+    if (!r) return;
+    gp::Bytes bytes;
+    bytes.data.reset(static_cast<std::uint8_t*>(std::malloc(r->data.size() ? r->data.size() : 1)));
+    if (!bytes.data) throw gp::Error(gp::Errc::no_memory, "cannot allocate " + std::to_string(r->data.size()) + " bytes");
+    if (!r->data.empty()) std::memcpy(bytes.data.get(), r->data.data(), r->data.size());
+    bytes.len = r->data.size();
+    give(out, std::move(bytes));
+    *oplog_idx = r->idx;
+    *replayed = 1;
+  });
+}
+
+GP_API int gp_worker_record_call(uint64_t* out, gp_worker* worker, int32_t kind, const char* function,
+                                 const uint8_t* data, size_t len) {
+  return guard([&] {
+    require(out, "out");
+    *out = 0;
+    require(worker, "worker");
+    if (len > 0) require(data, "data");
+    *out = worker->impl->record_call(recorded_kind(kind), function_name(function), data, len);
+  });
+}
+
 GP_API int gp_worker_get_oplog_index(uint64_t* out, gp_worker* worker) {
   return guard([&] {
     require(out, "out");

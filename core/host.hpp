@@ -15,6 +15,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "busy_wait.hpp"
 #include "change_feed.hpp"
@@ -317,6 +318,22 @@ class Worker {
   // Simulates a crash and restart: the next calls replay from entry 2 (1 is the creation).
   void restart();
 
+  // ---- a component runner's records (replay.cpp): invocations of exports and host calls whose
+  // answers vary (OplogKind::imported_function_invoked, exported_function_invoked,
+  // exported_function_completed), each with a function name and bytes.
+  // Replaying: the next recorded entry must be this call (same kind and function; for the two
+  // exported kinds also the same bytes), else Error(non_determinism) naming both; its index and
+  // recorded bytes are returned and nothing is written.  Live: nullopt.
+  struct Recorded {
+    std::uint64_t idx = 0;
+    std::string data;
+  };
+  std::optional<Recorded> replay_call(OplogKind kind, std::string_view function, const std::uint8_t* data,
+                                      std::size_t len);
+  // Appends the call with its bytes and returns its index (durable on a FULL host when it
+  // returns).  Error(invalid) while replaying (replay_call first) or for another kind.
+  std::uint64_t record_call(OplogKind kind, std::string_view function, const std::uint8_t* data, std::size_t len);
+
  private:
   friend class Host;
   Worker(std::shared_ptr<Host> host, WorkerId id, std::int64_t row)
@@ -325,8 +342,9 @@ class Worker {
   struct Call {  // the call being made, to match against a recorded entry
     OplogKind kind;
     const PromiseId* promise = nullptr;
-    const std::uint8_t* data = nullptr;  // complete's payload
+    const std::uint8_t* data = nullptr;  // complete's payload; a recorded call's bytes
     std::size_t len = 0;
+    std::string_view function = {};      // a recorded call's function
   };
   // With the host's db_mu_ held: the recorded entry answering this call while replaying (the
   // replay position advances), nullopt when live; throws Error(non_determinism) on a mismatch.

@@ -10,6 +10,12 @@ namespace gp {
 void encode_entry(const OplogEntry& e, flatbuffers::FlatBufferBuilder& fbb) {
   fbb.Clear();
   flatbuffers::Offset<fb::PromiseRef> promise;
+  flatbuffers::Offset<flatbuffers::String> function;
+  flatbuffers::Offset<flatbuffers::Vector<std::uint8_t>> data;
+  if (is_recorded_call(e.kind)) {
+    function = fbb.CreateString(e.function);
+    data = fbb.CreateVector(reinterpret_cast<const std::uint8_t*>(e.data.data()), e.data.size());
+  }
   if (e.promise) {
     const auto name = fbb.CreateString(e.promise->worker_id.worker_name);
     promise = fb::CreatePromiseRef(fbb, e.promise->worker_id.component_id.high_bits,
@@ -26,14 +32,20 @@ void encode_entry(const OplogEntry& e, flatbuffers::FlatBufferBuilder& fbb) {
   b.add_payload_id(e.payload_id);
   b.add_payload_len(e.payload_len);
   b.add_payload_hash(e.payload_hash);
+  if (is_recorded_call(e.kind)) {
+    b.add_function(function);
+    b.add_data(data);
+  }
   fbb.Finish(b.Finish());
 }
 
 const char* kind_name(int kind) {
   static constexpr const char* kNames[] = {"create", "create-promise", "complete-promise", "poll-promise",
-                                           "await-promise", "delete-promise", "get-oplog-index"};
+                                           "await-promise", "delete-promise", "get-oplog-index",
+                                           "imported-function-invoked", "exported-function-invoked",
+                                           "exported-function-completed"};
   const int first = static_cast<int>(OplogKind::create);
-  const int last = static_cast<int>(OplogKind::get_oplog_index);
+  const int last = static_cast<int>(OplogKind::exported_function_completed);
   return kind >= first && kind <= last ? kNames[kind - first] : "unknown";
 }
 
@@ -46,7 +58,7 @@ OplogEntry decode_entry(const void* data, std::size_t len, int row_kind, std::ui
   if (!fb::VerifyEntryBuffer(verifier)) throw corrupt("it fails FlatBuffers verification");
   const auto* fe = fb::GetEntry(data);
   const int kind = static_cast<int>(fe->kind());
-  if (kind < static_cast<int>(OplogKind::create) || kind > static_cast<int>(OplogKind::get_oplog_index)) {
+  if (kind < static_cast<int>(OplogKind::create) || kind > static_cast<int>(OplogKind::exported_function_completed)) {
     throw corrupt("unknown kind " + std::to_string(kind));
   }
   if (kind != row_kind) {
@@ -68,7 +80,7 @@ OplogEntry decode_entry(const void* data, std::size_t len, int row_kind, std::ui
   }
   // Every call on a promise names it; create-promise names the promise it made, which is
   // numbered by this very entry.  A damaged or foreign row may pass verification without that.
-  if (e.kind != OplogKind::create && e.kind != OplogKind::get_oplog_index && !e.promise) {
+  if (e.kind != OplogKind::create && e.kind != OplogKind::get_oplog_index && !is_recorded_call(e.kind) && !e.promise) {
     throw corrupt(std::string("a ") + kind_name(kind) + " entry without its promise");
   }
   if (e.kind == OplogKind::create_promise && e.promise->oplog_idx != idx) {
@@ -80,6 +92,14 @@ OplogEntry decode_entry(const void* data, std::size_t len, int row_kind, std::ui
   e.payload_id = fe->payload_id();
   e.payload_len = fe->payload_len();
   e.payload_hash = fe->payload_hash();
+  if (is_recorded_call(e.kind)) {
+    if (!fe->function() || fe->function()->size() == 0) throw corrupt(std::string("a ") + kind_name(kind) + " entry without its function");
+    e.function = fe->function()->str();
+    if (const auto* d = fe->data()) e.data.assign(reinterpret_cast<const char*>(d->data()), d->size());
+    if (e.data.size() != e.payload_len || fnv1a64(reinterpret_cast<const std::uint8_t*>(e.data.data()), e.data.size()) != e.payload_hash) {
+      throw corrupt("its recorded bytes do not match their length and hash");
+    }
+  }
   return e;
 }
 

@@ -21,7 +21,15 @@ enum class OplogKind : int {
   await_promise = 5,
   delete_promise = 6,
   get_oplog_index = 7,
+  // Recorded by a component runner (Worker::record_call), replayed by function name.
+  imported_function_invoked = 8,
+  exported_function_invoked = 9,
+  exported_function_completed = 10,
 };
+constexpr bool is_recorded_call(OplogKind k) {
+  return k == OplogKind::imported_function_invoked || k == OplogKind::exported_function_invoked ||
+         k == OplogKind::exported_function_completed;
+}
 
 // The kind's name as the oplog API shows it ("create-promise", ...); "unknown" for any other value.
 const char* kind_name(int kind);
@@ -37,6 +45,9 @@ struct OplogEntry {
   std::int64_t payload_id = 0; // promises.key of the row holding the payload (0: not stored)
   std::uint64_t payload_len = 0;
   std::uint64_t payload_hash = 0;
+  // Recorded calls (is_recorded_call): the function and the bytes recorded with it.
+  std::string function;
+  std::string data;
 };
 
 // Encodes entry into fbb (cleared first, so one builder serves every call without

@@ -475,4 +475,54 @@ std::uint64_t Worker::get_oplog_index() {
   return idx;
 }
 
+namespace {
+void check_recorded_call(OplogKind kind, std::string_view function) {
+  if (!is_recorded_call(kind)) {
+    throw Error(Errc::invalid, std::string("oplog kind ") + std::to_string(static_cast<int>(kind)) +
+                                   " is not a recorded call (imported-function-invoked, exported-function-invoked "
+                                   "or exported-function-completed)");
+  }
+  if (function.empty()) throw Error(Errc::invalid, "a recorded call needs its function's name");
+  if (function.size() > 4096) throw Error(Errc::invalid, "a recorded call's function name is over 4096 bytes");
+}
+}  // namespace
+
+std::optional<Worker::Recorded> Worker::replay_call(OplogKind kind, std::string_view function, const std::uint8_t* data,
+                                                    std::size_t len) {
+  check_recorded_call(kind, function);
+  std::lock_guard lock(host_->db_mu_);
+  auto e = replay({kind, nullptr, data, len, function});
+  if (!e) return std::nullopt;
+  return Recorded{e->idx, std::move(e->data)};
+}
+
+std::uint64_t Worker::record_call(OplogKind kind, std::string_view function, const std::uint8_t* data,
+                                  std::size_t len) {
+  check_recorded_call(kind, function);
+  check_payload_size(len);
+  auto& h = *host_;
+  std::uint64_t idx;
+  SyncTicket ticket;
+  {
+    std::lock_guard lock(h.db_mu_);
+    if (replay_next_ != 0) {
+      throw Error(Errc::invalid, "worker " + id_.to_string() + " is replaying its oplog (at index " +
+                                     std::to_string(replay_next_) + "): a call is recorded only once it is live");
+    }
+    std::optional<Host::WriteTxn> txn;
+    if (!h.memory_) txn.emplace(h);
+    OplogEntry entry;
+    entry.kind = kind;
+    entry.function.assign(function);
+    if (len) entry.data.assign(reinterpret_cast<const char*>(data), len);
+    entry.has_payload = true;
+    entry.payload_len = len;
+    entry.payload_hash = fnv1a64(data, len);
+    idx = h.append_as(*this, entry);
+    if (txn) ticket = txn->commit();
+  }
+  h.wait_durable(ticket);
+  return idx;
+}
+
 }  // namespace gp

@@ -22,26 +22,16 @@ namespace gp {
 
 namespace {
 
-const char* kind_name(OplogKind k) {
-  switch (k) {
-    case OplogKind::create: return "create";
-    case OplogKind::create_promise: return "create-promise";
-    case OplogKind::complete_promise: return "complete-promise";
-    case OplogKind::poll_promise: return "poll-promise";
-    case OplogKind::await_promise: return "await-promise";
-    case OplogKind::delete_promise: return "delete-promise";
-    case OplogKind::get_oplog_index: return "get-oplog-index";
-  }
-  return "unknown";
-}
+const char* kind_name(OplogKind k) { return gp::kind_name(static_cast<int>(k)); }
 
 // payload_hash is given when two payloads differ only in content, so the texts differ too.
 std::string describe(OplogKind kind, const PromiseId* promise, std::optional<std::uint64_t> payload_len,
-                     std::optional<std::uint64_t> payload_hash = std::nullopt) {
+                     std::optional<std::uint64_t> payload_hash = std::nullopt, std::string_view function = {}) {
   std::string s = kind_name(kind);
   s += "(";
   // create-promise records the id it returned, which is no argument of the call.
   if (promise && kind != OplogKind::create_promise) s += promise->to_string();
+  if (is_recorded_call(kind)) s.append(function);
   if (payload_len) s += ", " + std::to_string(*payload_len) + " bytes";
   if (payload_hash) {
     char hex[17];
@@ -51,11 +41,18 @@ std::string describe(OplogKind kind, const PromiseId* promise, std::optional<std
   return s + ")";
 }
 
+// The calls whose data is an argument, compared on replay (an imported function's data is its
+// answer, which replay returns instead of computing).
+bool compares_data(OplogKind k) {
+  return k == OplogKind::complete_promise || k == OplogKind::exported_function_invoked ||
+         k == OplogKind::exported_function_completed;
+}
+
 std::string describe(const OplogEntry& e, bool with_hash) {
-  const bool with_payload = e.kind == OplogKind::complete_promise;
+  const bool with_payload = compares_data(e.kind);
   return describe(e.kind, e.promise ? &*e.promise : nullptr,
                   with_payload ? std::optional<std::uint64_t>(e.payload_len) : std::nullopt,
-                  with_hash ? std::optional<std::uint64_t>(e.payload_hash) : std::nullopt);
+                  with_hash ? std::optional<std::uint64_t>(e.payload_hash) : std::nullopt, e.function);
 }
 
 // Recorded entries read per query.
@@ -143,24 +140,27 @@ std::optional<OplogEntry> Worker::replay(const Call& call) {
   }
   const OplogEntry& e = ahead_.front();
   bool same = e.kind == call.kind;
-  if (same && call.kind != OplogKind::create_promise && call.kind != OplogKind::get_oplog_index) {
-    same = e.promise && call.promise && *e.promise == *call.promise;
-  }
-  if (same && call.kind == OplogKind::complete_promise) {
+  const bool by_promise = call.kind != OplogKind::create_promise && call.kind != OplogKind::get_oplog_index &&
+                          !is_recorded_call(call.kind);
+  if (same && by_promise) same = e.promise && call.promise && *e.promise == *call.promise;
+  if (same && is_recorded_call(call.kind)) same = e.function == call.function;
+  if (same && compares_data(call.kind)) {
     same = e.payload_len == call.len && e.payload_hash == fnv1a64(call.data, call.len);
   }
   if (!same) {
-    const bool with_payload = call.kind == OplogKind::complete_promise;
+    const bool with_payload = compares_data(call.kind);
     // Same call, same length, other bytes: name the hashes, or both texts would read the same.
     const bool with_hash = with_payload && e.kind == call.kind && e.payload_len == call.len &&
-                           e.promise && call.promise && *e.promise == *call.promise;
+                           (by_promise ? e.promise && call.promise && *e.promise == *call.promise
+                                       : e.function == call.function);
     throw Error(Errc::non_determinism,
                 "non-deterministic replay of worker " + id_.to_string() + " at oplog index " +
                     std::to_string(e.idx) + ": recorded " + describe(e, with_hash) + ", attempted " +
                     describe(call.kind, call.promise,
                              with_payload ? std::optional<std::uint64_t>(call.len) : std::nullopt,
                              with_hash ? std::optional<std::uint64_t>(fnv1a64(call.data, call.len))
-                                       : std::nullopt));
+                                       : std::nullopt,
+                             call.function));
   }
   replay_next_ = replay_next_ < replay_end_ ? replay_next_ + 1 : 0;  // past the end: live
   auto out = std::move(ahead_.front());

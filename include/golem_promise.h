@@ -408,6 +408,31 @@ GP_API int gp_worker_is_replaying(int *out, gp_worker *worker);
 /** *out = the oplog index of the last entry replayed or written: where execution stands. */
 GP_API int gp_worker_oplog_position(uint64_t *out, gp_worker *worker);
 
+/**
+ * A component runner's records, for durable invocations (Golem's oplog entries of the same
+ * names): kind is GP_OPLOG_IMPORTED_FUNCTION_INVOKED (a host call whose answer varies: a
+ * clock, random bytes, the environment; data is the answer), GP_OPLOG_EXPORTED_FUNCTION_INVOKED
+ * (an export called; data is its arguments) or GP_OPLOG_EXPORTED_FUNCTION_COMPLETED (data is its
+ * result).  function is the NUL-terminated name (1-4096 bytes), data/len the bytes (data may be
+ * NULL when len is 0; at most the payload limit).
+ *
+ * While the worker replays its oplog, the next recorded entry must be this call: same kind
+ * and function and, for the two exported kinds, the same bytes.  Then *replayed = 1, *out = the
+ * recorded bytes (free them with gp_bytes_free), *oplog_idx = the entry's index, and nothing
+ * is written; an imported function's data is ignored here (its recorded answer is returned).
+ * Another entry fails with GP_ENONDETERMINISM naming both calls.  Live: *replayed = 0, *out
+ * empty, *oplog_idx = 0, nothing written: the caller then computes the answer (or runs the
+ * export) and records it with gp_worker_record_call.  GP_EINVAL for another kind or a bad name.
+ */
+GP_API int gp_worker_replay_call(gp_bytes_t *out, int *replayed, uint64_t *oplog_idx, gp_worker *worker,
+                                 int32_t kind, const char *function, const uint8_t *data, size_t len);
+
+/** Appends a record (kinds and arguments as gp_worker_replay_call) to the worker's oplog; *out =
+ *  its index.  Durable on a synchronous FULL file host when it returns.  GP_EINVAL while the
+ *  worker is replaying (call gp_worker_replay_call first), GP_ECONFLICT as any live call. */
+GP_API int gp_worker_record_call(uint64_t *out, gp_worker *worker, int32_t kind, const char *function,
+                                 const uint8_t *data, size_t len);
+
 /* ---------------------------------------------------------------- oplog inspection */
 
 /** Kinds of oplog entries. */
@@ -418,6 +443,9 @@ GP_API int gp_worker_oplog_position(uint64_t *out, gp_worker *worker);
 #define GP_OPLOG_AWAIT_PROMISE   5
 #define GP_OPLOG_DELETE_PROMISE  6
 #define GP_OPLOG_GET_OPLOG_INDEX 7
+#define GP_OPLOG_IMPORTED_FUNCTION_INVOKED 8   /**< a recorded host call (gp_worker_record_call) */
+#define GP_OPLOG_EXPORTED_FUNCTION_INVOKED 9   /**< an export called, with its arguments */
+#define GP_OPLOG_EXPORTED_FUNCTION_COMPLETED 10 /**< an export's result */
 
 /** One oplog entry, decoded. */
 typedef struct gp_oplog_entry_t {
@@ -440,6 +468,13 @@ GP_API int gp_host_oplog_length(uint64_t *out, gp_host *host, const gp_worker_id
  *  GP_ECORRUPT if the stored entry fails verification. */
 GP_API int gp_host_oplog_read(gp_oplog_entry_t *out, gp_host *host,
                               const gp_worker_id_t *worker_id, uint64_t oplog_idx);
+
+/** The function and bytes of a recorded call (GP_OPLOG_IMPORTED_FUNCTION_INVOKED,
+ *  _EXPORTED_FUNCTION_INVOKED or _EXPORTED_FUNCTION_COMPLETED) at oplog_idx: *function = its
+ *  name (not NUL-terminated) and *data = its bytes, both freed with gp_bytes_free.  GP_EINVAL if
+ *  the entry is of another kind; otherwise as gp_host_oplog_read. */
+GP_API int gp_host_oplog_read_call(gp_bytes_t *function, gp_bytes_t *data, gp_host *host,
+                                   const gp_worker_id_t *worker_id, uint64_t oplog_idx);
 
 /** A static name for an oplog kind ("create-promise"); "unknown" for other values. */
 GP_API const char *gp_oplog_kind_name(int32_t kind);

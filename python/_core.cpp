@@ -362,6 +362,33 @@ public:
         return out;
     }
 
+    /** gp_worker_replay_call: (oplog index, recorded bytes) while replaying, None when live. */
+    std::optional<std::pair<std::uint64_t, py::bytes>> replay_call(std::int32_t kind, const std::string &function,
+                                                                   py::handle data) {
+        InputBuffer buf(data);
+        Use use(*this, "worker");
+        OwnedBytes out;
+        int replayed = 0;
+        std::uint64_t idx = 0;
+        check(call_without_gil([&] {
+            return gp_worker_replay_call(&out.b, &replayed, &idx, use.get(), kind, function.c_str(), buf.data(),
+                                         buf.size());
+        }));
+        if (replayed == 0) return std::nullopt;
+        return std::make_pair(idx, out.to_python());
+    }
+
+    /** gp_worker_record_call: the new entry's index. */
+    std::uint64_t record_call(std::int32_t kind, const std::string &function, py::handle data) {
+        InputBuffer buf(data);
+        Use use(*this, "worker");
+        std::uint64_t idx = 0;
+        check(call_without_gil([&] {
+            return gp_worker_record_call(&idx, use.get(), kind, function.c_str(), buf.data(), buf.size());
+        }));
+        return idx;
+    }
+
     // Durable execution (replay).
     void restart() {
         Use use(*this, "worker");
@@ -575,6 +602,15 @@ public:
         return from_c_entry(out);
     }
 
+    /** gp_host_oplog_read_call: (function, bytes) of a recorded call. */
+    std::pair<py::bytes, py::bytes> oplog_read_call(const WorkerIdT &wid, std::uint64_t idx) {
+        const gp_worker_id_t id = to_c_worker_id(wid);
+        Use use(*this, "host");
+        OwnedBytes function, data;
+        check(call_without_gil([&] { return gp_host_oplog_read_call(&function.b, &data.b, use.get(), &id, idx); }));
+        return {function.to_python(), data.to_python()};
+    }
+
     /** Every entry of the worker's oplog, read in one GIL-free pass. */
     std::vector<OplogEntryT> oplog(const WorkerIdT &wid) {
         const gp_worker_id_t id = to_c_worker_id(wid);
@@ -778,6 +814,9 @@ PYBIND11_MODULE(_core, m) {
     m.attr("OPLOG_AWAIT_PROMISE") = GP_OPLOG_AWAIT_PROMISE;
     m.attr("OPLOG_DELETE_PROMISE") = GP_OPLOG_DELETE_PROMISE;
     m.attr("OPLOG_GET_OPLOG_INDEX") = GP_OPLOG_GET_OPLOG_INDEX;
+    m.attr("OPLOG_IMPORTED_FUNCTION_INVOKED") = GP_OPLOG_IMPORTED_FUNCTION_INVOKED;
+    m.attr("OPLOG_EXPORTED_FUNCTION_INVOKED") = GP_OPLOG_EXPORTED_FUNCTION_INVOKED;
+    m.attr("OPLOG_EXPORTED_FUNCTION_COMPLETED") = GP_OPLOG_EXPORTED_FUNCTION_COMPLETED;
 
     m.attr("PROMISE_ANY") = GP_PROMISE_ANY;
     m.attr("PROMISE_PENDING") = GP_PROMISE_PENDING;
@@ -821,7 +860,11 @@ PYBIND11_MODULE(_core, m) {
         .def("get_oplog_index", &Worker::get_oplog_index)
         .def("restart", &Worker::restart, "gp_worker_restart: the next calls replay from the oplog.")
         .def("is_replaying", &Worker::is_replaying, "gp_worker_is_replaying.")
-        .def("oplog_position", &Worker::oplog_position, "gp_worker_oplog_position.");
+        .def("oplog_position", &Worker::oplog_position, "gp_worker_oplog_position.")
+        .def("replay_call", &Worker::replay_call, py::arg("kind"), py::arg("function"), py::arg("data"),
+             "gp_worker_replay_call: (oplog index, recorded bytes) while replaying, None when live.")
+        .def("record_call", &Worker::record_call, py::arg("kind"), py::arg("function"), py::arg("data"),
+             "gp_worker_record_call: appends a recorded call; its oplog index.");
 
     py::class_<Host>(m, "Host", "A gp_host handle.")
         .def(py::init<const std::string &, int, int>(), py::arg("path"), py::arg("synchronous"),
@@ -835,6 +878,8 @@ PYBIND11_MODULE(_core, m) {
         .def("delete_promise", &Host::delete_promise, py::arg("promise_id"))
         .def("oplog_length", &Host::oplog_length, py::arg("worker_id"))
         .def("oplog_read", &Host::oplog_read, py::arg("worker_id"), py::arg("oplog_idx"))
+        .def("oplog_read_call", &Host::oplog_read_call, py::arg("worker_id"), py::arg("oplog_idx"),
+             "gp_host_oplog_read_call: (function name as UTF-8 bytes, recorded bytes).")
         .def("oplog", &Host::oplog, py::arg("worker_id"))
         .def("list_promises", &Host::list_promises, py::arg("worker_id"), py::arg("state"))
         .def("get_promise", &Host::get_promise, py::arg("promise_id"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 import uuid as _uuid
+import dataclasses
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Coroutine, Dict, List, Optional, Tuple, Type, Union
@@ -68,9 +69,12 @@ class OplogEntry:
 
     ``kind`` is the entry's name as given by ``gp_oplog_kind_name`` (``"create"``,
     ``"create-promise"``, ``"complete-promise"``, ``"poll-promise"``, ``"await-promise"``,
-    ``"delete-promise"``, ``"get-oplog-index"``); ``promise_id`` is None for entries that act on
-    no promise.  ``result_flag``: for complete, whether the call completed the promise; for
-    poll, whether it was ready.
+    ``"delete-promise"``, ``"get-oplog-index"``, and a component runner's records
+    ``"imported-function-invoked"``, ``"exported-function-invoked"``,
+    ``"exported-function-completed"``); ``promise_id`` is None for entries that act on no
+    promise.  ``result_flag``: for complete, whether the call completed the promise; for poll,
+    whether it was ready.  ``function``: for a runner's records, the function recorded (a WASI
+    call such as ``wall_clock::now``, or the export invoked), else None.
     """
 
     oplog_idx: int
@@ -82,6 +86,7 @@ class OplogEntry:
     result_flag: bool
     payload_len: int
     payload_hash: int
+    function: Optional[str] = None
 
     @classmethod
     def _from_core(
@@ -196,6 +201,15 @@ class Worker:
     def get_oplog_index(self) -> int:
         """Golem's get-oplog-index: appends a no-op entry and returns its index."""
         return self._handle.get_oplog_index()
+
+    def _replay_call(self, kind: int, function: str, data: BytesLike) -> Optional[Tuple[int, bytes]]:
+        """gp_worker_replay_call, for the component runner: (oplog index, recorded bytes) while
+        replaying, None when live; NonDeterminismError if the next recorded entry is another call."""
+        return self._handle.replay_call(kind, function, data)
+
+    def _record_call(self, kind: int, function: str, data: BytesLike) -> int:
+        """gp_worker_record_call, for the component runner: appends the record; its oplog index."""
+        return self._handle.record_call(kind, function, data)
 
     def restart(self) -> None:
         """Simulates a crash and restart in-process: the next calls replay from the oplog.
@@ -375,8 +389,18 @@ class Host:
         Raises WorkerNotFound if the host has no such worker, CorruptDatabase if an entry fails
         verification.
         """
-        entries = self._handle.oplog(_worker_id(worker_id)._as_tuple())
-        return [OplogEntry._from_core(e) for e in entries]
+        wid = _worker_id(worker_id)._as_tuple()
+        entries = [OplogEntry._from_core(e) for e in self._handle.oplog(wid)]
+        recorded = {"imported-function-invoked", "exported-function-invoked", "exported-function-completed"}
+        for i, e in enumerate(entries):
+            if e.kind in recorded:
+                entries[i] = dataclasses.replace(e, function=self._oplog_call(worker_id, e.oplog_idx)[0])
+        return entries
+
+    def _oplog_call(self, worker_id: Union[WorkerId, str], oplog_idx: int) -> Tuple[str, bytes]:
+        """The function and bytes of a recorded call (gp_host_oplog_read_call)."""
+        function, data = self._handle.oplog_read_call(_worker_id(worker_id)._as_tuple(), oplog_idx)
+        return function.decode("utf-8", "replace"), data
 
     def list_promises(
         self, worker_id: Optional[Union[WorkerId, str]] = None, state: Optional[str] = None

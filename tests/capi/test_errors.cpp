@@ -224,15 +224,15 @@ TEST_CASE("host options with only the version set take defaults", "[errors]") {
 TEST_CASE("oplog kind names", "[errors]") {
   CHECK(std::string(gp_oplog_kind_name(GP_OPLOG_CREATE_PROMISE)) == "create-promise");
   std::set<std::string> names;
-  for (int k = GP_OPLOG_CREATE; k <= GP_OPLOG_GET_OPLOG_INDEX; ++k) {
+  for (int k = GP_OPLOG_CREATE; k <= GP_OPLOG_EXPORTED_FUNCTION_COMPLETED; ++k) {
     CAPTURE(k);
     const char* name = gp_oplog_kind_name(k);
     REQUIRE(name != nullptr);
     CHECK(std::string(name) != "unknown");
     names.insert(name);
   }
-  CHECK(names.size() == 7);
-  for (int k : {0, 8, -1, 1000}) {
+  CHECK(names.size() == 10);
+  for (int k : {0, 11, -1, 1000}) {
     CAPTURE(k);
     REQUIRE(gp_oplog_kind_name(k) != nullptr);
     CHECK(std::string(gp_oplog_kind_name(k)) == "unknown");
