@@ -17,7 +17,7 @@ import signal
 import sys
 from typing import Any, Callable, Dict, List, NoReturn, Optional, Sequence
 
-from ._errors import GolemPromiseError, InvalidId, PromiseNotFound, WorkerNotFound
+from ._errors import GolemPromiseError, InvalidId, NonDeterminismError, PromiseNotFound, WorkerNotFound
 from ._host import Host, OplogEntry
 from ._ids import PromiseId, WorkerId
 from ._listing import PROMISE_STATES
@@ -36,6 +36,8 @@ __all__ = [
     "EXIT_BAD_COMPONENT",
     "EXIT_BAD_INVOCATION",
     "EXIT_TRAP",
+    "EXIT_BUSY",
+    "EXIT_NONDETERMINISM",
 ]
 
 PROG = "golem-promise"
@@ -59,6 +61,10 @@ EXIT_BAD_COMPONENT = 5
 EXIT_BAD_INVOCATION = 6
 #: ``run``: the invocation trapped (an exception in the component, an unimplemented import).
 EXIT_TRAP = 7
+#: ``run``: the worker is running in another process (a worker runs in one place at a time).
+EXIT_BUSY = 8
+#: ``run``: replaying the worker's oplog, the component did not do what was recorded.
+EXIT_NONDETERMINISM = 9
 #: Interrupted by Ctrl-C (128 + SIGINT), except ``serve``, for which Ctrl-C is the clean stop.
 EXIT_INTERRUPTED = 130
 
@@ -74,6 +80,9 @@ exit codes:
   {EXIT_BAD_INVOCATION}    run: no such export, or arguments that do not fit its signature
   {EXIT_TRAP}    run: the invocation trapped (an exception in the component, an import
        golem-promise does not implement)
+  {EXIT_BUSY}    run: the worker is running in another process
+  {EXIT_NONDETERMINISM}    run: replaying the worker's oplog, the component diverged from the
+       recording (the component changed since)
   {EXIT_INTERRUPTED}  interrupted by Ctrl-C (serve stops cleanly with 0 instead)
 
 environment:
@@ -255,7 +264,7 @@ def cmd_create(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     """Loads a component, invokes one export as the worker, prints the result as JSON."""
     # Imported here: only run needs wasmtime, and it takes a moment to load.
-    from .components import ComponentTrap, ExportNotFound, InvalidArguments, InvalidComponent, load_component
+    from .components import ComponentTrap, ExportNotFound, InvalidArguments, InvalidComponent, WorkerBusy, load_component
 
     def progress(line: str) -> None:
         print(f"{PROG} run: {line}", file=sys.stderr, flush=True)
@@ -285,15 +294,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     except ExportNotFound as e:
         raise CliError(e.message, EXIT_BAD_INVOCATION) from None
     with _open_host(args, create=True) as host:
-        # live: a new invocation continues the worker's oplog (resuming one is step two).
-        worker = host.worker(wid.component_id, wid.worker_name, live=True)
-        instance = component.instantiate(worker)
+        # In replay: the worker's recorded invocations are replayed first, and one cut off (its
+        # process killed) is continued; run again with the same export and arguments, this
+        # prints its result instead of starting it over.
+        worker = host.worker(wid.component_id, wid.worker_name)
         try:
-            result = instance.invoke(name, values)
+            instance = component.instantiate(worker)
+        except WorkerBusy as e:
+            raise CliError(e.message, EXIT_BUSY) from None
+        try:
+            result = instance.invoke(name, values, idempotency_key=args.idempotency_key)
         except InvalidArguments as e:
             raise CliError(e.message, EXIT_BAD_INVOCATION) from None
         except ComponentTrap as e:
             raise CliError(e.message, EXIT_TRAP) from None
+        except NonDeterminismError as e:
+            raise CliError(f"worker {wid}: {e.message}", EXIT_NONDETERMINISM) from None
         finally:
             instance.close()
     sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
@@ -647,6 +663,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--worker", metavar="WORKER_ID", default=None, help="UUID/WORKER_NAME the invocation runs as (created if needed)")
     p.add_argument("--invoke", metavar="EXPORT", default=None, help="the export to call, e.g. golem:it/api.{run-approval}")
     p.add_argument("args", metavar="ARGS", nargs="*", help="the export's arguments, one JSON value each")
+    p.add_argument("--idempotency-key", metavar="KEY", default=None, help="run at most once per KEY and worker: an invocation already recorded with KEY prints its recorded result")
     p.add_argument("--list-exports", action="store_true", help="print each export and its WIT signature, and exit")
     p.add_argument("--no-cache", action="store_true", help="compile without reading or writing the cache")
     p.add_argument("--cache-dir", metavar="DIR", default=None, help="compiled-code cache (default $GOLEM_PROMISE_CACHE_DIR or ~/.cache/golem-promise/components)")

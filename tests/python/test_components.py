@@ -14,12 +14,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, Iterator, List
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 
 from component_builds import CACHE_DIR, OPLOG_INDEX_WAT, ROOT, build
-from golem_promise import Host, PromiseId, WorkerId
+from golem_promise import Host, OplogEntry, PromiseId, WorkerId
 from golem_promise.components import (
     ComponentTrap,
     ExportNotFound,
@@ -63,8 +63,21 @@ def _promise_record(pid: PromiseId) -> Dict[str, Any]:
     }
 
 
+# A runner's own records: its invocations, and the WASI calls and output it made durable.
+_RUNNER_KINDS = {"imported-function-invoked", "exported-function-invoked", "exported-function-completed"}
+
+
+def _calls(host: Host, worker: WorkerId) -> List[OplogEntry]:
+    """The worker's creation and promise calls, without the runner's records."""
+    return [e for e in host.oplog(worker) if e.kind not in _RUNNER_KINDS]
+
+
 def _kinds(host: Host, worker: WorkerId) -> List[str]:
-    return [e.kind for e in host.oplog(worker)]
+    return [e.kind for e in _calls(host, worker)]
+
+
+def _invocations(host: Host, worker: WorkerId) -> List[Tuple[str, Optional[str]]]:
+    return [(e.kind, e.function) for e in host.oplog(worker) if e.kind.startswith("exported-")]
 
 
 # ------------------------------------------------------------------------- the approval flow
@@ -81,7 +94,10 @@ def test_approval_completed_by_the_host(approval_wasm: Path, host: Host) -> None
     assert run.result() == {"ok": {"request": "order-7", "approved": True, "by": "ana"}}
     # create (entry 1), the component's create-promise, then the finished await.
     assert _kinds(host, run.worker_id) == ["create", "create-promise", "await-promise"]
-    assert host.oplog(run.worker_id)[2].promise_id == promise
+    assert _calls(host, run.worker_id)[2].promise_id == promise
+    # The invocation is recorded around them, as Golem records it.
+    export = "golem:it/api.{run-approval}"
+    assert _invocations(host, run.worker_id) == [("exported-function-invoked", export), ("exported-function-completed", export)]
 
 
 def test_a_bad_payload_is_the_exports_err(approval_wasm: Path, host: Host) -> None:
@@ -109,7 +125,7 @@ def test_completed_by_a_second_component(approval_wasm: Path, probe_wasm: Path, 
     # The completing workers' oplogs record their complete-promise calls.
     approver = WorkerId(approvals.component_id, "approver")
     assert _kinds(host, approver) == ["create", "complete-promise", "complete-promise"]
-    assert [e.result_flag for e in host.oplog(approver)[1:]] == [True, False]
+    assert [e.result_flag for e in _calls(host, approver)[1:]] == [True, False]
     assert _kinds(host, WorkerId(probe.component_id, "prober")) == ["create", "complete-promise"]
 
 
@@ -153,7 +169,8 @@ def test_promise_calls_from_inside_the_component(probe_wasm: Path, host: Host) -
     assert _kinds(host, pid.worker_id) == [
         "create", "create-promise", "poll-promise", "poll-promise", "await-promise", "get-oplog-index", "delete-promise",
     ]
-    assert index == 6
+    # Its index counts every entry before it, the runner's records included.
+    assert index == [e.kind for e in host.oplog(pid.worker_id)].index("get-oplog-index") + 1
     # Awaiting a deleted promise traps with the library's PromiseNotFound, named.
     with pytest.raises(ComponentTrap, match=r"await-promise: PromiseNotFound"):
         inst.invoke("wait", [record])
@@ -228,7 +245,8 @@ def test_an_unimplemented_import_traps_with_its_name(probe_wasm: Path, host: Hos
     assert info.value.function == "golem:api/host@1.1.7#generate-idempotency-key"
     assert "golem-promise does not implement" in str(info.value)
     # The trapped instance is replaced: the next call works.
-    assert inst.invoke("oplog-index") == 2
+    index = inst.invoke("oplog-index")
+    assert [e.kind for e in host.oplog(inst.worker.worker_id)][index - 1] == "get-oplog-index"
 
 
 def test_a_python_exception_in_the_component_is_a_trap_with_its_message(probe_wasm: Path, host: Host) -> None:
@@ -286,7 +304,8 @@ def test_golem_1_1_5_component_links_by_its_own_version(host: Host) -> None:
     assert runner.invoke("golem:it/api.{poll}", [record], worker="golem-style") is None
     run = runner.start("golem:it/api.{await}", [record], worker="golem-style")
     pid = run.awaited_promise()
-    assert pid.oplog_idx == record["oplog-idx"] == 2
+    assert pid.oplog_idx == record["oplog-idx"]
+    assert host.oplog(pid.worker_id)[pid.oplog_idx - 1].kind == "create-promise"
     assert host.complete_promise(pid, b"done") is True
     assert run.result() == list(b"done")
 
@@ -296,8 +315,9 @@ def test_a_component_importing_one_function_of_1_1_0_links_just_that(host: Host)
     assert runner.component.imports == ["golem:api/host@1.1.0"]
     inst = runner.instance("wat")
     assert inst.unimplemented_imports == []
-    assert inst.invoke("golem:it/api.{next-index}") == 2
-    assert inst.invoke("next-index") == 3
+    # A text-format component calls no WASI: only the invocation records come between.
+    assert inst.invoke("golem:it/api.{next-index}") == 3
+    assert inst.invoke("next-index") == 6
     assert _kinds(host, inst.worker.worker_id) == ["create", "get-oplog-index", "get-oplog-index"]
 
 
@@ -357,6 +377,7 @@ def test_the_golem_component_fixture(golem_component: Any, golem_host: Host, app
     golem_host.complete_promise_json(promise, {"approved": True, "by": "fixture"})
     assert run.result() == {"ok": {"request": "fixture", "approved": True, "by": "fixture"}}
     assert _kinds(golem_host, run.worker_id)[-1] == "await-promise"
+    assert [e.kind for e in golem_host.oplog(run.worker_id)][-1] == "exported-function-completed"
 
 
 # ------------------------------------------------------------------------------------- CLI
@@ -414,7 +435,7 @@ def test_cli_run_completed_over_http_by_another_process(approval_wasm: Path, tmp
     assert runner.returncode == 0, err
     assert json.loads(out.strip().splitlines()[-1]) == {"ok": {"request": "order-9", "approved": True, "by": "webhook"}}
     with Host(db) as h:
-        assert [e.kind for e in h.oplog(WorkerId.parse(WORKER))] == ["create", "create-promise", "await-promise"]
+        assert _kinds(h, WorkerId.parse(WORKER)) == ["create", "create-promise", "await-promise"]
 
 
 def test_cli_run_completed_by_the_complete_command(approval_wasm: Path, tmp_path: Path) -> None:
@@ -475,7 +496,9 @@ def test_cli_first_start_compiles_with_progress_then_uses_the_cache(probe_wasm: 
     assert "golem-promise run: compiling " in first.stderr and "compiled " in first.stderr
     second = _run(args, tmp_path, cache=cache)
     assert second.returncode == 0 and "compiling" not in second.stderr
-    assert json.loads(second.stdout) == json.loads(first.stdout) + 1
+    # The second run replays the first invocation (answered from the oplog), then runs its own:
+    # a later oplog index.
+    assert json.loads(second.stdout) > json.loads(first.stdout)
     third = _run([*args, "--no-cache"], tmp_path, cache=cache)
     assert third.returncode == 0 and "compiling" in third.stderr
 
@@ -503,7 +526,9 @@ def test_cli_run_interrupted_while_awaiting_exits_130_in_one_line(approval_wasm:
             runner.kill()
     assert runner.returncode == 130, err
     assert err.strip().splitlines() == ["golem-promise run: error: interrupted"]
-    # The promise stays pending and the worker's oplog has no finished await.
+    # The promise stays pending and the worker's oplog has no finished await, nor a result: the
+    # next run resumes the invocation.
     with Host(db) as h:
         assert [p.state for p in h.list_promises(WorkerId.parse(WORKER))] == ["pending"]
-        assert [e.kind for e in h.oplog(WorkerId.parse(WORKER))] == ["create", "create-promise"]
+        assert _kinds(h, WorkerId.parse(WORKER)) == ["create", "create-promise"]
+        assert [k for k, _ in _invocations(h, WorkerId.parse(WORKER))] == ["exported-function-invoked"]

@@ -23,8 +23,11 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import errno
+import fcntl
 import gc
 import hashlib
+import json
 import os
 import signal
 import sys
@@ -33,14 +36,15 @@ import time
 import uuid as _uuid
 import weakref
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Protocol, Sequence, Union
+from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Protocol, Sequence, Set, Tuple, Union
 
 import wasmtime
 from wasmtime import component as wc
 
-from .._errors import GolemPromiseError
-from .._host import Worker
-from .._ids import ComponentId, PromiseId
+from .. import _core
+from .._errors import GolemPromiseError, NonDeterminismError
+from .._host import Host, Worker
+from .._ids import ComponentId, PromiseId, WorkerId
 from ._cache import CACHE_ENV, cache_key, default_cache_dir, read_cached, write_cached
 from ._link import GOLEM_HOST, HostCallError, Linked, link, plan_imports, split_export, wit_signature
 from ._values import ArgumentError, args_from_json, to_json
@@ -54,7 +58,10 @@ __all__ = [
     "InvalidArguments",
     "ComponentTrap",
     "UnimplementedImport",
+    "WorkerBusy",
+    "RecordedInvocation",
     "load_component",
+    "recorded_invocations",
     "default_cache_dir",
     "CACHE_ENV",
 ]
@@ -101,6 +108,118 @@ class UnimplementedImport(ComponentTrap):
         """The trap's message and the ``interface#function`` called."""
         super().__init__(message)
         self.function = function
+
+
+class WorkerBusy(ComponentError):
+    """Another instance (in this process or another) is running the same worker: a worker runs
+    in one place at a time.  ``pid`` is the other process's id when it is known."""
+
+    def __init__(self, message: str, pid: Optional[int] = None) -> None:
+        """The message and the process that holds the worker."""
+        super().__init__(message)
+        self.pid = pid
+
+
+_INVOKED = _core.OPLOG_EXPORTED_FUNCTION_INVOKED
+_COMPLETED = _core.OPLOG_EXPORTED_FUNCTION_COMPLETED
+
+
+def _canonical(value: Any) -> bytes:
+    """Compact UTF-8 JSON with sorted keys: recorded bytes that compare equal for equal values."""
+    return json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False, allow_nan=False).encode("utf-8")
+
+
+class RecordedInvocation(NamedTuple):
+    """An invocation as the worker's oplog records it (Golem's ExportedFunctionInvoked and
+    ExportedFunctionCompleted): the export, its JSON arguments and idempotency key, and how it
+    ended (``{"ok": result}`` or ``{"trap": message}`` as JSON), None if it never did (the
+    process running it was killed, or it was interrupted)."""
+
+    export: str
+    args: List[Any]
+    idempotency_key: str
+    request: bytes
+    outcome: Optional[bytes]
+    oplog_idx: int
+
+
+def recorded_invocations(host: Host, worker_id: WorkerId) -> List[RecordedInvocation]:
+    """The invocations recorded in the worker's oplog, in order."""
+    out: List[RecordedInvocation] = []
+    for entry in host.oplog(worker_id):
+        if entry.kind == "exported-function-invoked":
+            function, data = host._oplog_call(worker_id, entry.oplog_idx)
+            try:
+                request = json.loads(data)
+                args, key = list(request["args"]), str(request["idempotency_key"])
+            except (ValueError, KeyError, TypeError):
+                raise ComponentError(f"oplog entry {entry.oplog_idx} of worker {worker_id} is not an invocation this runner recorded") from None
+            out.append(RecordedInvocation(function, args, key, data, None, entry.oplog_idx))
+        elif entry.kind == "exported-function-completed" and out and out[-1].outcome is None:
+            out[-1] = out[-1]._replace(outcome=host._oplog_call(worker_id, entry.oplog_idx)[1])
+    return out
+
+
+class _WorkerLock:
+    """One instance runs a worker at a time: a lock per worker, held while an instance is open.
+
+    File hosts: an exclusive flock on ``<db>-gpworkers/<hash of the worker id>.lock`` (released
+    by the kernel if the process dies), which records the holder's pid for the message.
+    In-memory hosts are private to their process: a set of the workers held.
+    """
+
+    _held: Set[Tuple[int, WorkerId]] = set()
+    _held_lock = threading.Lock()
+
+    def __init__(self, worker: Worker) -> None:
+        """Takes the lock or raises WorkerBusy."""
+        self._fd: Optional[int] = None
+        self._key: Optional[Tuple[int, WorkerId]] = None
+        host = worker.host
+        wid = worker.worker_id
+        key = (id(host), wid)
+        with _WorkerLock._held_lock:
+            if key in _WorkerLock._held:
+                raise WorkerBusy(f"worker {wid} is already running in this process (close its other instance first)", os.getpid())
+            _WorkerLock._held.add(key)
+        self._key = key
+        if host.path == ":memory:":
+            return
+        try:
+            folder = Path(host.path + "-gpworkers")
+            folder.mkdir(exist_ok=True)
+            name = hashlib.sha256(str(wid).encode("utf-8")).hexdigest()[:32] + ".lock"
+            fd = os.open(folder / name, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as e:
+            self.release()
+            raise ComponentError(f"cannot take the run lock of worker {wid}: {e.strerror or e}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as e:
+            holder: Optional[int] = None
+            try:
+                holder = int(os.pread(fd, 32, 0).decode().strip() or "0") or None
+            except (OSError, ValueError):
+                pass
+            os.close(fd)
+            self.release()
+            if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
+                who = f"process {holder}" if holder else "another process"
+                raise WorkerBusy(f"worker {wid} is already running in {who}: a worker runs in one place at a time", holder) from None
+            raise ComponentError(f"cannot take the run lock of worker {wid}: {e.strerror or e}") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._fd = fd
+
+    def release(self) -> None:
+        """Lets the worker go (idempotent)."""
+        if self._fd is not None:
+            os.close(self._fd)  # drops the flock
+            self._fd = None
+        if self._key is not None:
+            with _WorkerLock._held_lock:
+                _WorkerLock._held.discard(self._key)
+            self._key = None
 
 
 class BinaryOutput(Protocol):
@@ -300,8 +419,14 @@ class _Output:
         self._sink = sink
         self._fallback = fallback
         self.tail = b""
+        #: Says whether a write goes out: False for output a replay meets again (Linked.output).
+        self.gate: Optional[Callable[[bytes], bool]] = None
 
     def write(self, data: bytes) -> None:
+        data = bytes(data)
+        if self.gate is not None and not self.gate(data):
+            self.tail = (self.tail + data)[-4096:]
+            return
         sink = self._sink if self._sink is not None else self._fallback()
         sink.write(data)
         sink.flush()
@@ -383,13 +508,22 @@ class ComponentInstance:
         self._stdout = _Output(stdout, _stdout)
         self._stderr = _Output(stderr, _stderr)
         self._lock = threading.Lock()
+        self._recovered = False
+        self._recovery_error: Optional[BaseException] = None
+        self._resumed: Optional[Tuple[RecordedInvocation, bytes]] = None
+        self._outcomes: Dict[str, bytes] = {}  # by idempotency key
         self._instance: Optional[wc.Instance] = None
         self._store: Optional[wasmtime.Store] = None
         self._linked: Optional[Linked] = None
         #: The imports linked as traps (``interface#function``): what golem-promise does not implement.
         self.unimplemented_imports: List[str] = list(component._plan.traps)
         self._closed = False
-        self._start()
+        self._run_lock = _WorkerLock(worker)
+        try:
+            self._start()
+        except BaseException:
+            self._run_lock.release()
+            raise
         _LIVE.add(self)
 
     def _start(self) -> None:
@@ -402,6 +536,8 @@ class ComponentInstance:
         linker = wc.Linker(engine)
         linked = Linked(self._worker)
         link(linker, self._component._plan, linked)
+        self._stdout.gate = lambda data: linked.output("stdout", data)
+        self._stderr.gate = lambda data: linked.output("stderr", data)
         try:
             instance = linker.instantiate(store, self._component._compiled)
         except wasmtime.WasmtimeError as e:
@@ -429,55 +565,161 @@ class ComponentInstance:
         """How many host calls (Golem functions and stubs, not WASI) the current instance made."""
         return 0 if self._linked is None else self._linked.calls
 
-    def invoke(self, export: str, args: Sequence[Any] = ()) -> Any:
+    def invoke(self, export: str, args: Sequence[Any] = (), *, idempotency_key: Optional[str] = None) -> Any:
         """Calls ``export`` with JSON ``args`` and returns its result as JSON (None if it has none).
 
         ``export`` is ``iface.{fn}`` as Golem's CLI writes it (``golem:it/api.{create}``), or a
         bare function name when it is unambiguous.  Raises ExportNotFound, InvalidArguments
         (naming the parameter and its WIT type) or ComponentTrap / UnimplementedImport.
+
+        Durable, as a Golem worker's invocations: the call and its result are recorded in the
+        worker's oplog.  An instance over a worker opened in replay (``host.worker(...)``
+        without ``live``) first replays the worker's recorded invocations (:meth:`resume`); an
+        invocation that was cut off (its process killed while it awaited) is continued, and
+        invoking it again (same export and arguments) returns its result instead of running it
+        twice.  With an ``idempotency_key`` that a completed invocation of this worker was
+        recorded with, its recorded result is returned (or its trap raised) without running.
+        NonDeterminismError if the component no longer does what the oplog recorded.
         """
         if self._closed:
             raise ComponentError("the component instance is closed")
         name = self._component.resolve_export(export)
         target = self._component._exports[name]
-        fty = target.type
         try:
-            values = args_from_json(fty.params, list(args))
+            values = args_from_json(target.type.params, list(args))
         except ArgumentError as e:
             raise InvalidArguments(f"{name}: {e}") from None
         with self._lock:
-            if self._instance is None:
-                self._start()
-            assert self._instance is not None and self._store is not None and self._linked is not None
-            store, instance, linked = self._store, self._instance, self._linked
-            parent = None if target.interface is None else instance.get_export_index(store, target.interface)
-            index = instance.get_export_index(store, target.function, parent)
-            func = instance.get_func(store, index) if index is not None else None
-            if func is None:  # pragma: no cover - the type said it exists
-                raise ExportNotFound(f"the component exports no function {name!r}", sorted(self._component._exports))
-            linked.error = None
-            linked.interrupted = False
-            self._stderr.tail = b""
-            trap: Optional[BaseException] = None
-            with _sigint_recorded(linked):
+            self._recover()
+            if idempotency_key is not None and idempotency_key in self._outcomes:
+                return self._outcome(name, self._outcomes[idempotency_key])
+            resumed = self._resumed
+            if resumed is not None and resumed[0].export == name and _canonical(resumed[0].args) == _canonical(list(args)) and idempotency_key in (None, resumed[0].idempotency_key):
+                self._resumed = None
+                return self._outcome(name, resumed[1])
+            key = idempotency_key if idempotency_key is not None else str(_uuid.uuid4())
+            request = _canonical({"args": list(args), "idempotency_key": key})
+            outcome, result, error = self._execute(name, values, request, None)
+            self._outcomes[key] = outcome
+            if error is not None:
+                raise error
+            return result
+
+    def resume(self) -> Optional[Any]:
+        """Replays the worker's recorded invocations, if it was opened in replay and this has not
+        run yet: each is run again with its host calls answered from the oplog (nothing is
+        written and nothing printed), rebuilding the component's state as Golem's executor
+        does.  An invocation cut off before it ended is then continued live where the oplog
+        ends (an await that was waiting waits again, for the same promise); its result is
+        returned (its trap raised), and remembered for an :meth:`invoke` of it.  None if there
+        was none.  NonDeterminismError if the component diverges from the recording.
+        """
+        with self._lock:
+            self._recover()
+            resumed = self._resumed
+            if resumed is None:
+                return None
+            return self._outcome(resumed[0].export, resumed[1])
+
+    @property
+    def resumed_invocation(self) -> Optional[RecordedInvocation]:
+        """The invocation :meth:`resume` continued (cut off before it ended), until it is invoked again."""
+        return None if self._resumed is None else self._resumed[0]
+
+    def _recover(self) -> None:
+        """Replays the recorded invocations once (self._lock held); a failure sticks."""
+        if self._recovery_error is not None:
+            raise self._recovery_error
+        if self._recovered:
+            return
+        self._recovered = True
+        try:
+            if not self._worker.is_replaying:
+                return
+            history = recorded_invocations(self._worker.host, self._worker.worker_id)
+            for rec in history:
+                target = self._component._exports.get(rec.export)
+                if target is None:
+                    raise NonDeterminismError(f"non-deterministic replay of worker {self._worker.worker_id} at oplog index {rec.oplog_idx}: recorded exported-function-invoked({rec.export}), which this component does not export")
                 try:
-                    result = func(store, *values)
-                    func.post_return(store)
-                except wasmtime.WasmtimeError as e:
-                    trap = self._trap(name, e, linked.error)
-            if trap is not None:
-                # A trapped instance refuses every later call.  Its store goes now, while this
-                # interpreter can still take the output it flushes: the binding's error (gone
-                # with the except block) no longer holds the frames that reference it.
-                self._instance = None
-                self._store = None
-                self._linked = None
-                linked.error = None  # its cause's frames are the host call's
-                del store, instance, func, linked
-                raise trap
-            if linked.interrupted:  # Ctrl-C while the component ran without waiting
-                raise KeyboardInterrupt
-            return to_json(fty.result, result)
+                    values = args_from_json(target.type.params, list(rec.args))
+                except ArgumentError as e:
+                    raise NonDeterminismError(f"non-deterministic replay of worker {self._worker.worker_id} at oplog index {rec.oplog_idx}: the recorded arguments of {rec.export} no longer fit it: {e}") from None
+                outcome, _result, error = self._execute(rec.export, values, rec.request, rec)
+                if isinstance(error, (KeyboardInterrupt, SystemExit)):
+                    raise error
+                self._outcomes[rec.idempotency_key] = outcome
+                if rec.outcome is None:
+                    self._resumed = (rec, outcome)
+        except BaseException as e:
+            if not isinstance(e, (KeyboardInterrupt, SystemExit)):
+                self._recovery_error = e
+            raise
+
+    def _outcome(self, name: str, outcome: bytes) -> Any:
+        """The result of a recorded outcome, or its trap raised."""
+        data = json.loads(outcome)
+        if "trap" in data:
+            raise ComponentTrap(str(data["trap"]), data.get("said"))
+        return data.get("ok")
+
+    def _execute(self, name: str, values: List[Any], request: bytes, recorded: Optional[RecordedInvocation]) -> Tuple[bytes, Any, Optional[BaseException]]:
+        """Runs the export once, its start and end recorded (or, replaying, matched with the
+        recording): (outcome bytes, JSON result, the error to raise).  self._lock held."""
+        worker = self._worker
+        if worker._replay_call(_INVOKED, name, request) is None:
+            worker._record_call(_INVOKED, name, request)
+        target = self._component._exports[name]
+        fty = target.type
+        if self._instance is None:
+            self._start()
+        assert self._instance is not None and self._store is not None and self._linked is not None
+        store, instance, linked = self._store, self._instance, self._linked
+        parent = None if target.interface is None else instance.get_export_index(store, target.interface)
+        index = instance.get_export_index(store, target.function, parent)
+        func = instance.get_func(store, index) if index is not None else None
+        if func is None:  # pragma: no cover - the type said it exists
+            raise ExportNotFound(f"the component exports no function {name!r}", sorted(self._component._exports))
+        linked.error = None
+        linked.interrupted = False
+        linked.output_error = None
+        self._stderr.tail = b""
+        trap: Optional[BaseException] = None
+        result: Any = None
+        with _sigint_recorded(linked):
+            try:
+                raw = func(store, *values)
+                func.post_return(store)
+                result = to_json(fty.result, raw)
+            except wasmtime.WasmtimeError as e:
+                trap = self._trap(name, e, linked.error)
+        if trap is not None:
+            # A trapped instance refuses every later call.  Its store goes now, while this
+            # interpreter can still take the output it flushes: the binding's error (gone
+            # with the except block) no longer holds the frames that reference it.
+            self._instance = None
+            self._store = None
+            self._linked = None
+            linked.error = None  # its cause's frames are the host call's
+            del store, instance, func
+        if isinstance(trap, (KeyboardInterrupt, SystemExit, NonDeterminismError)):
+            # Cut off (Ctrl-C: it resumes on the next run) or diverged: no outcome recorded.
+            raise trap
+        if linked.output_error is not None:
+            raise linked.output_error
+        if linked.interrupted:  # Ctrl-C while the component ran without waiting
+            raise KeyboardInterrupt
+        if trap is not None:
+            said = trap.component_message if isinstance(trap, ComponentTrap) else None
+            outcome = _canonical({"trap": str(trap), "said": said})
+            # A trap replays as a trap: its text (which names wasm addresses) is not compared.
+            if recorded is not None and recorded.outcome is not None and b'"trap"' in recorded.outcome:
+                outcome = recorded.outcome
+        else:
+            outcome = _canonical({"ok": result})
+        if worker._replay_call(_COMPLETED, name, outcome) is None:
+            worker._record_call(_COMPLETED, name, outcome)
+        return outcome, result, trap
 
     def _trap(self, name: str, e: Exception, host_error: Optional[HostCallError]) -> BaseException:
         """What to raise for a failed call: a ComponentTrap, or a KeyboardInterrupt or SystemExit
@@ -486,6 +728,8 @@ class ComponentInstance:
             cause = host_error.cause
             if cause is not None and not isinstance(cause, Exception):
                 return type(cause)(*cause.args)
+            if isinstance(cause, NonDeterminismError):
+                return NonDeterminismError(cause.message)  # a new one: the original's frames hold the store
             if host_error.unimplemented:
                 return UnimplementedImport(f"{name} trapped: {host_error.message}", f"{host_error.interface}#{host_error.function}" if host_error.interface else host_error.function)
             return ComponentTrap(f"{name} trapped in a host call: {host_error.message}")
@@ -501,6 +745,7 @@ class ComponentInstance:
             self._closed = True
             self._instance = None
             self._store = None
+            self._run_lock.release()
 
     def __enter__(self) -> ComponentInstance:
         return self

@@ -8,13 +8,18 @@ wasmtime, and every other function traps with a message naming it.
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import struct
 import sys
-from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
+import time
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple, TypeVar
 
 import wasmtime
 from wasmtime import component as wc
 
+from .. import _core
 from .._errors import GolemPromiseError
 from .._host import Worker
 from .._ids import ComponentId, PromiseId, Uuid, WorkerId
@@ -46,6 +51,71 @@ PROMISE_FUNCTIONS: Dict[str, str] = {
 
 # Longest single wait of await-promise before it looks for a Ctrl-C (seconds).
 _AWAIT_SLICE = 0.1
+
+_IMPORTED = _core.OPLOG_IMPORTED_FUNCTION_INVOKED
+_T = TypeVar("_T")
+
+# WASI functions whose answers vary from run to run, recorded in the oplog when live and
+# answered from it on replay, under the names Golem's executor records them with (v1.1.26,
+# golem-worker-executor-base/src/durable_host/{clocks,random,cli}/*.rs).  Each interface is
+# taken over whole (a Python host can replace an interface, not one function of it) and only
+# when the component imports exactly these functions; the monotonic clock is left to wasmtime,
+# as its subscribe functions return wasi:io pollables, which a Python host cannot make.
+_U64 = struct.Struct("<Q")
+_DATETIME = struct.Struct("<QI")
+
+
+def _datetime(seconds: int, nanoseconds: int) -> wc.Record:
+    r = wc.Record()
+    setattr(r, "seconds", seconds)
+    setattr(r, "nanoseconds", nanoseconds)
+    return r
+
+
+def _now() -> Tuple[int, int]:
+    ns = time.time_ns()
+    return ns // 1_000_000_000, ns % 1_000_000_000
+
+
+#: interface (without version) -> {function: (WIT signature, Golem's recorded name, live answer,
+#: encode, decode)}.  Live answers are what wasmtime's WASI gives an instance here: the wall
+#: clock, the OS's random bytes, and an empty environment, argument list and working directory.
+DURABLE_WASI: Dict[str, Dict[str, Tuple[str, str, Callable[..., Any], Callable[[Any], bytes], Callable[[bytes], Any]]]] = {
+    "wasi:clocks/wall-clock": {
+        "now": ("func() -> record {seconds: u64, nanoseconds: u32}", "wall_clock::now", _now,
+                lambda v: _DATETIME.pack(*v), lambda b: _DATETIME.unpack(b)),
+        "resolution": ("func() -> record {seconds: u64, nanoseconds: u32}", "wall_clock::resolution", lambda: (0, 1),
+                       lambda v: _DATETIME.pack(*v), lambda b: _DATETIME.unpack(b)),
+    },
+    "wasi:random/random": {
+        "get-random-bytes": ("func(len: u64) -> list<u8>", "golem random::get_random_bytes", lambda n: os.urandom(n),
+                             bytes, bytes),
+        "get-random-u64": ("func() -> u64", "golem random::get_random_u64", lambda: _U64.unpack(os.urandom(8))[0],
+                           lambda v: _U64.pack(v), lambda b: _U64.unpack(b)[0]),
+    },
+    "wasi:random/insecure": {
+        "get-insecure-random-bytes": ("func(len: u64) -> list<u8>", "golem random::insecure::get_insecure_random_bytes",
+                                      lambda n: os.urandom(n), bytes, bytes),
+        "get-insecure-random-u64": ("func() -> u64", "golem random::insecure::get_insecure_random_u64",
+                                    lambda: _U64.unpack(os.urandom(8))[0], lambda v: _U64.pack(v), lambda b: _U64.unpack(b)[0]),
+    },
+    "wasi:random/insecure-seed": {
+        "insecure-seed": ("func() -> tuple<u64, u64>", "golem random::insecure_seed::insecure_seed",
+                          lambda: struct.unpack("<QQ", os.urandom(16)), lambda v: struct.pack("<QQ", *v),
+                          lambda b: struct.unpack("<QQ", b)),
+    },
+    "wasi:cli/environment": {
+        "get-environment": ("func() -> list<tuple<string, string>>", "golem_environment::get_environment", lambda: [],
+                            lambda v: json.dumps(v).encode(), lambda b: [tuple(p) for p in json.loads(b)]),
+        "get-arguments": ("func() -> list<string>", "golem_environment::get_arguments", lambda: [],
+                          lambda v: json.dumps(v).encode(), lambda b: list(json.loads(b))),
+        # Golem records initial-cwd under get_arguments' name (a naming slip it keeps for old
+        # oplogs); ours is its own name.
+        "initial-cwd": ("func() -> option<string>", "golem_environment::initial_cwd", lambda: None,
+                        lambda v: json.dumps(v).encode(), lambda b: json.loads(b)),
+    },
+}
+_WASI_VERSIONED = re.compile(r"(wasi:[a-z-]+/[a-z-]+)@(0\.2\.\d+)\Z")
 
 
 class HostCallError(Exception):
@@ -108,6 +178,31 @@ class Linked:
         self.awaiting: Optional[PromiseId] = None
         #: Set by the invocation's SIGINT handler: the next or current await gives up.
         self.interrupted = False
+        #: An error from recording the component's output (raised when the call returns).
+        self.output_error: Optional[BaseException] = None
+
+    def durable(self, function: str, live: Callable[[], _T], encode: Callable[[_T], bytes], decode: Callable[[bytes], _T]) -> _T:
+        """A host call whose answer varies: answered from the oplog while the worker replays,
+        else computed and recorded (Golem's ImportedFunctionInvoked)."""
+        recorded = self.worker._replay_call(_IMPORTED, function, b"")
+        if recorded is not None:
+            return decode(recorded[1])
+        value = live()
+        self.worker._record_call(_IMPORTED, function, encode(value))
+        return value
+
+    def output(self, stream: str, data: bytes) -> bool:
+        """The component wrote ``data`` on ``stream``: True if it is to be written out (live,
+        and recorded so that a replay knows it was), False if a replay met it again."""
+        function = f"wasi:cli/{stream}#write"
+        try:
+            if self.worker._replay_call(_IMPORTED, function, b"") is not None:
+                return False
+            self.worker._record_call(_IMPORTED, function, data)
+        except BaseException as e:  # a callback cannot raise into wasmtime: raised after the call
+            if self.output_error is None:
+                self.output_error = e
+        return True
 
     def fail(self, error: HostCallError) -> wasmtime.WasmtimeError:
         """Records why the call traps and returns the binding's error to raise."""
@@ -159,11 +254,12 @@ def _promise_functions(linked: Linked) -> Dict[str, Callable[..., Any]]:
     }
 
 
-def _guarded(linked: Linked, interface: str, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+def _guarded(linked: Linked, interface: str, name: str, fn: Callable[..., Any], count: bool = True) -> Callable[..., Any]:
     """``fn`` with every failure turned into a trap whose cause the instance keeps."""
 
     def call(store: Any, *args: Any) -> Any:
-        linked.calls += 1
+        if count:
+            linked.calls += 1
         try:
             return fn(store, *args)
         except GolemPromiseError as e:
@@ -175,6 +271,18 @@ def _guarded(linked: Linked, interface: str, name: str, fn: Callable[..., Any]) 
             # Ctrl-C while awaiting: a Python callback must not let it escape into wasmtime,
             # so it unwinds the component as a trap and is raised again by invoke().
             raise linked.fail(HostCallError(f"{interface}#{name}: interrupted", interface=interface, function=name, unimplemented=False, cause=e)) from None
+
+    return call
+
+
+def _durable_wasi(linked: Linked, interface: str, name: str) -> Callable[..., Any]:
+    """A WASI function of DURABLE_WASI, recorded and replayed through the worker's oplog."""
+    _sig, golem_name, live, encode, decode = DURABLE_WASI[interface][name]
+    datetime = interface == "wasi:clocks/wall-clock"
+
+    def call(_store: Any, *args: Any) -> Any:
+        value = linked.durable(golem_name, lambda: live(*args), encode, decode)
+        return _datetime(*value) if datetime else value
 
     return call
 
@@ -225,7 +333,21 @@ def plan_imports(engine: wasmtime.Engine, imports: Dict[str, Any]) -> ImportPlan
         ty = ext.ty
         if _WASI_P2.match(name):
             if isinstance(ty, wc.ComponentInstanceType):
-                seen_resources.extend(e.ty for e in ty.exports(engine).values() if isinstance(e.ty, wc.ResourceType))
+                wasi_members = ty.exports(engine)
+                seen_resources.extend(e.ty for e in wasi_members.values() if isinstance(e.ty, wc.ResourceType))
+                versioned = _WASI_VERSIONED.match(name)
+                table = DURABLE_WASI.get(versioned.group(1)) if versioned else None
+                # The component imports only the functions it uses; types come along and need no
+                # definition.  Taken over only if every function it imports is one of ours.
+                funcs = {k: e.ty for k, e in wasi_members.items() if isinstance(e.ty, wc.FuncType)}
+                if (
+                    table is not None
+                    and versioned is not None
+                    and funcs
+                    and not any(isinstance(e.ty, wc.ResourceType) for e in wasi_members.values())
+                    and all(k in table and wit_signature(t) == table[k][0] for k, t in funcs.items())
+                ):
+                    instances.append((name, [(k, "durable", versioned.group(1)) for k in funcs]))
             continue
         if isinstance(ty, wc.FuncType):
             root_traps.append(name)
@@ -266,6 +388,8 @@ def plan_imports(engine: wasmtime.Engine, imports: Dict[str, Any]) -> ImportPlan
 def link(linker: wc.Linker, plan: ImportPlan, linked: Linked) -> None:
     """Defines every import of the plan in ``linker``, acting for ``linked``'s worker."""
     linker.add_wasip2()
+    # The durable WASI interfaces replace wasmtime's under the component's own version.
+    linker.allow_shadowing = True
     promise_fns = _promise_functions(linked)
     with linker.root() as root:
         for name in plan.root_traps:
@@ -279,6 +403,8 @@ def link(linker: wc.Linker, plan: ImportPlan, linked: Linked) -> None:
                         inst.add_func(member, _guarded(linked, iface, member, promise_fns[member]))
                     elif how == "log":
                         inst.add_func(member, _log)
+                    elif how == "durable":
+                        inst.add_func(member, _guarded(linked, iface, member, _durable_wasi(linked, detail, member), count=False))
                     else:
                         inst.add_func(member, _trap(linked, iface, member, detail))
 

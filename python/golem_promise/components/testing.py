@@ -10,7 +10,18 @@ The pytest plugin's ``golem_component`` fixture gives a :class:`ComponentRunner`
         promise = run.awaited_promise()                   # the promise it is waiting on
         golem_host.complete_promise_json(promise, {"approved": True, "by": "ana"})
         assert run.result() == {"ok": {"request": "order-7", "approved": True, "by": "ana"}}
-        assert [e.kind for e in golem_host.oplog(run.worker_id)][-1] == "await-promise"
+        assert [e.kind for e in golem_host.oplog(run.worker_id)][-1] == "exported-function-completed"
+
+Invocations are durable, as on Golem: :meth:`ComponentRunner.restart` cuts a running
+invocation off as a crash would and resumes it in a new instance, which replays the worker's
+oplog and waits again on the same promise::
+
+        run = runner.start("golem:it/api.{run-approval}", ["order-7"], worker="approval-1")
+        promise = run.awaited_promise()
+        run = runner.restart(run)                         # a crash while it awaited
+        assert run.awaited_promise() == promise           # resumed: the same promise
+        golem_host.complete_promise_json(promise, {"approved": True, "by": "ana"})
+        assert run.result()["ok"]["approved"] is True
 """
 
 from __future__ import annotations
@@ -56,6 +67,7 @@ class Invocation:
         """Starts the call at once."""
         self.instance = instance
         self.export = export
+        self.args = list(args)
         self._stdout = stdout
         self._stderr = stderr
         self._result: Any = None
@@ -142,22 +154,56 @@ class ComponentRunner:
         return self._instance(worker, _Captured(), _Captured())
 
     def _instance(self, worker: str, stdout: _Captured, stderr: _Captured) -> ComponentInstance:
-        w = self.host.worker(self.component_id, worker, live=True)
-        inst = self.component.instantiate(w, stdout=stdout, stderr=stderr)
+        # In replay: the worker's recorded invocations are replayed before the first new one.
+        w = self.host.worker(self.component_id, worker)
+        try:
+            inst = self.component.instantiate(w, stdout=stdout, stderr=stderr)
+        except BaseException:
+            w.close()
+            raise
         self._instances.append(inst)
         return inst
 
     def invoke(self, export: str, args: Sequence[Any] = (), *, worker: str = "worker-1") -> Any:
-        """Calls ``export`` on a new instance for ``worker`` and returns its JSON result."""
-        return self.instance(worker).invoke(export, args)
+        """Calls ``export`` on a new instance for ``worker`` and returns its JSON result (the
+        instance closes after it, so that the next call on the worker may run)."""
+        inst = self.instance(worker)
+        try:
+            return inst.invoke(export, args)
+        finally:
+            inst.close()
+            inst.worker.close()
+            self._instances.remove(inst)
 
     def start(self, export: str, args: Sequence[Any] = (), *, worker: str = "worker-1") -> Invocation:
         """Starts ``export`` on a thread (a new instance for ``worker``); see :class:`Invocation`."""
         stdout, stderr = _Captured(), _Captured()
         return Invocation(self._instance(worker, stdout, stderr), export, args, stdout, stderr)
 
+    def restart(self, invocation: Invocation, timeout: float = 30.0) -> Invocation:
+        """Cuts ``invocation`` off as a crash would and resumes it in a new instance.
+
+        Its await gives up (nothing more is recorded, as when a process is killed), its instance
+        and worker handle close, and a new instance of the same worker replays the oplog (the
+        recorded calls answered from it, no output repeated) and continues the invocation
+        live: it awaits the same promise again.  Returns the resumed Invocation, whose result
+        is the cut-off invocation's.  TimeoutError if it does not stop within ``timeout``.
+        """
+        old = invocation.instance
+        linked = old._linked
+        if linked is not None:
+            linked.interrupted = True
+        if not invocation._done.wait(timeout):
+            raise TimeoutError(f"{invocation.export} did not stop within {timeout} s")
+        old.close()
+        old.worker.close()
+        stdout, stderr = _Captured(), _Captured()
+        inst = self._instance(old.worker.worker_id.worker_name, stdout, stderr)
+        return Invocation(inst, invocation.export, invocation.args, stdout, stderr)
+
     def close(self) -> None:
-        """Drops every instance made by this runner."""
+        """Drops every instance made by this runner (and their worker handles)."""
         for inst in self._instances:
             inst.close()
+            inst.worker.close()
         self._instances.clear()

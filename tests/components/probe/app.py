@@ -1,6 +1,9 @@
 """The tests' probe component (componentize-py, world `probe-world`): every kind of WIT value,
 direct host calls, an exception and an unimplemented import."""
 
+import random
+import time
+
 from wit_world import exports
 from wit_world.exports.probe import Everything
 from wit_world.imports import host
@@ -34,6 +37,13 @@ class Probe(exports.Probe):
     def idempotency_key(self) -> str:
         key = host.generate_idempotency_key()
         return f"{key.high_bits:016x}{key.low_bits:016x}"
+
+    def entropy_wait(self):
+        draw = random.getrandbits(64)
+        now = time.time_ns()
+        pid = host.create_promise()
+        print(f"entropy {draw} {now} awaits {pid.oplog_idx}", flush=True)
+        return (draw, now, host.await_promise(pid))
 
     def round_trips(self, n: int) -> int:
         last = 0
