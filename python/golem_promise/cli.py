@@ -411,7 +411,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def _entry_json(e: OplogEntry) -> Dict[str, Any]:
-    return {
+    out: Dict[str, Any] = {
         "idx": e.oplog_idx,
         "kind": e.kind,
         "status": e.status,
@@ -421,6 +421,9 @@ def _entry_json(e: OplogEntry) -> Dict[str, Any]:
         "payload_hash": f"{e.payload_hash:016x}" if e.has_payload else None,
         "timestamp_us": e.timestamp_us,
     }
+    if e.function is not None:  # a component runner's record
+        out["function"] = e.function
+    return out
 
 
 def cmd_oplog(args: argparse.Namespace) -> int:

@@ -92,6 +92,11 @@ def test_killed_while_awaiting_a_new_process_resumes_with_the_same_promise(appro
     assert second.returncode == 0, err
     assert json.loads(out.strip().splitlines()[-1]) == {"ok": {"request": "order-1", "approved": True, "by": "after-the-crash"}}
     assert "awaits promise" not in out  # printed once, by the first process
+    oplog = subprocess.run([_exe(), "oplog", WORKER, "--db", db], capture_output=True, text=True, env=_env(), timeout=60)
+    assert oplog.returncode == 0, oplog.stderr
+    rows = [json.loads(line) for line in oplog.stdout.splitlines()]
+    assert rows[1]["kind"] == "exported-function-invoked" and rows[1]["function"] == "golem:it/api.{run-approval}"
+    assert "function" not in rows[0]
     with Host(db) as h:
         kinds = _kinds(h, worker)
         assert kinds.count("create-promise") == 1  # not created again
