@@ -10,6 +10,11 @@ synchronous FULL):
 - **the same calls through the Python package**: ``Worker.create_promise``, ``complete_promise``,
   ``await_promise``, ``delete_promise`` in a Python loop on a fresh worker;
 - their ratio, and the cost per host call above the Python package;
+- **the same round trip from a guest whose own work is negligible**: the text-format component
+  tests/components/round-trips-1.1.0.wat (a loop of the four calls in WebAssembly), with the
+  promise functions registered our way (components/_fastcall.py) and, for comparison, through
+  the binding's generic conversion: the host's own cost per call is its time above the Python
+  package's, and what the componentize-py guest adds on top is its own Python;
 - **start-up**: the time from ``load_component`` to the first host call's return, cold (an
   empty compile cache: compiling) and cached (the second start), and the load alone of each.
 
@@ -34,6 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 try:
     from golem_promise import Host
     from golem_promise.components import load_component
+    from golem_promise.components._link import GENERIC_CALLS_ENV
 except ImportError as exc:  # pragma: no cover - depends on the environment
     print(f"bench_components.py: skipped: golem_promise.components is not importable ({exc}).")
     sys.exit(0)
@@ -123,18 +129,55 @@ def main() -> int:
             component_rt = best(args.repeats, inside)
             instance.close()
 
+            wat = load_component(ROOT / "tests" / "components" / "round-trips-1.1.0.wat", cache_dir=cold_cache)
+
+            def text_guest(generic: bool, name: str) -> float:
+                if generic:
+                    os.environ[GENERIC_CALLS_ENV] = "1"
+                try:
+                    guest = wat.instantiate(host.worker(wat.component_id, name, live=True))
+                finally:
+                    os.environ.pop(GENERIC_CALLS_ENV, None)
+                calls: int = args.calls if not generic else max(1, args.calls // 4)
+                guest.invoke("golem:it/bench.{round-trips}", [10])
+
+                def once() -> float:
+                    start = time.perf_counter()
+                    guest.invoke("golem:it/bench.{round-trips}", [calls])
+                    return (time.perf_counter() - start) / calls
+
+                try:
+                    seconds: float = best(args.repeats, once)
+                    return seconds
+                finally:
+                    guest.close()
+
+            wat_rt = text_guest(False, "text-guest")
+            wat_generic_rt = text_guest(True, "text-guest-generic")
+
     per_call_extra = (component_rt - python_rt) / 4
     print(f"host: {args.host}; {args.calls} round trips (create, complete, await, delete) per timing, best of {args.repeats}")
     print(f"  from inside the component : {component_rt * 1e6:9.1f} us per round trip")
     print(f"  through the Python package: {python_rt * 1e6:9.1f} us per round trip")
     print(f"  ratio component / Python  : {component_rt / python_rt:9.1f} x  ({per_call_extra * 1e6:.1f} us more per host call)")
+    host_call = (wat_rt - python_rt) / 4
+    generic_call = (wat_generic_rt - python_rt) / 4
+    guest_python = (component_rt - wat_rt) / 4
+    print("the same round trip from a text-format guest (its own work negligible):")
+    print(f"  promise functions our way : {wat_rt * 1e6:9.1f} us per round trip: {host_call * 1e6:.1f} us per host call above the Python package")
+    print(f"  binding's generic calls   : {wat_generic_rt * 1e6:9.1f} us per round trip: {generic_call * 1e6:.1f} us per host call above it")
+    print(f"  where the rest goes       : of the componentize-py guest's {per_call_extra * 1e6:.1f} us per call above the Python package,")
+    print(f"                              {host_call * 1e6:.1f} us are the host's (the ctypes callback, reading and writing the values)")
+    print(f"                              and {guest_python * 1e6:.1f} us the guest's own Python (componentize-py's bindings, the interpreter)")
     print("start-up (load_component to the first host call's return):")
     print(f"  cold (compile)            : {cold_first * 1000:9.1f} ms  (load {cold_load * 1000:.1f} ms)")
     print(f"  cached (second start)     : {cached_first * 1000:9.1f} ms  (load {cached_load * 1000:.1f} ms)")
     print(
         f"RESULT host={args.host} component_rt_us={component_rt * 1e6:.1f} python_rt_us={python_rt * 1e6:.1f} "
         f"ratio={component_rt / python_rt:.2f} cold_start_ms={cold_first * 1000:.1f} cached_start_ms={cached_first * 1000:.1f} "
-        f"cold_load_ms={cold_load * 1000:.1f} cached_load_ms={cached_load * 1000:.1f}"
+        f"cold_load_ms={cold_load * 1000:.1f} cached_load_ms={cached_load * 1000:.1f} "
+        f"text_guest_rt_us={wat_rt * 1e6:.1f} text_guest_generic_rt_us={wat_generic_rt * 1e6:.1f} "
+        f"host_call_us={host_call * 1e6:.1f} generic_host_call_us={generic_call * 1e6:.1f} guest_python_us={guest_python * 1e6:.1f}"
     )
     return 0
 

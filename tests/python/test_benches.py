@@ -86,8 +86,9 @@ def test_bench_components_prints_inside_and_python_round_trips_and_start_up() ->
     out = _run(str(BENCH / "bench_components.py"), "--quick")
     result = next(line for line in out.splitlines() if line.startswith("RESULT "))
     fields: Dict[str, str] = dict(kv.split("=", 1) for kv in result.split()[1:])
-    for key in ("component_rt_us", "python_rt_us", "ratio", "cold_start_ms", "cached_start_ms"):
+    for key in ("component_rt_us", "python_rt_us", "ratio", "cold_start_ms", "cached_start_ms", "text_guest_rt_us", "text_guest_generic_rt_us"):
         assert float(fields[key]) > 0, key
+    assert "host_call_us" in fields and "where the rest goes" in out
     assert "from inside the component" in out and "through the Python package" in out
     assert "cold (compile)" in out and "cached (second start)" in out
 

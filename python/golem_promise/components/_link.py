@@ -23,6 +23,7 @@ from .. import _core
 from .._errors import GolemPromiseError
 from .._host import Worker
 from .._ids import ComponentId, PromiseId, Uuid, WorkerId
+from . import _fastcall
 from ._values import type_name
 
 __all__ = ["GOLEM_HOST", "HostCallError", "ImportPlan", "Linked", "link", "plan_imports", "wit_signature"]
@@ -180,6 +181,10 @@ class Linked:
         self.interrupted = False
         #: An error from recording the component's output (raised when the call returns).
         self.output_error: Optional[BaseException] = None
+        #: The promise-id result template of the fast callbacks (_fastcall), once made.
+        self.templates: List[Any] = []
+        #: Whether the promise functions were registered through _fastcall.
+        self.fast = False
 
     def durable(self, function: str, live: Callable[[], _T], encode: Callable[[_T], bytes], decode: Callable[[bytes], _T]) -> _T:
         """A host call whose answer varies: answered from the oplog while the worker replays,
@@ -217,20 +222,7 @@ def _promise_functions(linked: Linked) -> Dict[str, Callable[..., Any]]:
         return promise_record(worker.create_promise())
 
     def await_(_store: Any, pid: Any) -> bytes:
-        promise = promise_from_record(pid)
-        linked.awaiting = promise
-        try:
-            # In slices, so a Ctrl-C recorded by the invocation ends the wait (a timed-out
-            # await is not recorded in the oplog; the one that returns is).
-            while True:
-                if linked.interrupted:
-                    raise KeyboardInterrupt
-                try:
-                    return worker.await_promise(promise, _AWAIT_SLICE)
-                except TimeoutError:
-                    continue
-        finally:
-            linked.awaiting = None
+        return _await(linked, promise_from_record(pid))
 
     def poll(_store: Any, pid: Any) -> Optional[bytes]:
         return worker.poll_promise(promise_from_record(pid))
@@ -252,6 +244,77 @@ def _promise_functions(linked: Linked) -> Dict[str, Callable[..., Any]]:
         "delete-promise": delete,
         "get-oplog-index": oplog_index,
     }
+
+
+def _fast_promise_functions(linked: Linked) -> Dict[str, Callable[[Any, int, Any], None]]:
+    """The promise functions as _fastcall callbacks: the same calls as _promise_functions, the
+    values read and written in their known C shapes."""
+    worker = linked.worker
+    own = worker.worker_id
+    own_key = (own.component_id.uuid.high_bits, own.component_id.uuid.low_bits, own.worker_name)
+    template: List[_fastcall.PromiseTemplate] = []
+    linked.templates = template  # freed with the instance
+
+    def promise(args: Any, i: int) -> PromiseId:
+        high, low, name, idx = _fastcall.read_promise_id(args[i])
+        if (high, low, name) == own_key:
+            return PromiseId(own, idx)
+        return PromiseId(WorkerId(ComponentId(Uuid(high, low)), name), idx)
+
+    def create(args: Any, nargs: int, results: Any) -> None:
+        pid = worker.create_promise()
+        if not template:
+            template.append(_fastcall.PromiseTemplate(*own_key))
+        template[0].write(results, pid.oplog_idx)
+
+    def await_(args: Any, nargs: int, results: Any) -> None:
+        _fastcall.write_bytes(results[0], _await(linked, promise(args, 0)))
+
+    def poll(args: Any, nargs: int, results: Any) -> None:
+        _fastcall.write_option_bytes(results[0], worker.poll_promise(promise(args, 0)))
+
+    def complete(args: Any, nargs: int, results: Any) -> None:
+        try:
+            pid = promise(args, 0)
+        finally:
+            data = _fastcall.read_bytes(args[1])  # freed whatever happened to the first
+        _fastcall.write_bool(results[0], worker.complete_promise(pid, data))
+
+    def delete(args: Any, nargs: int, results: Any) -> None:
+        worker.delete_promise(promise(args, 0))
+
+    def oplog_index(args: Any, nargs: int, results: Any) -> None:
+        _fastcall.write_u64(results[0], worker.get_oplog_index())
+
+    return {
+        "create-promise": create,
+        "await-promise": await_,
+        "poll-promise": poll,
+        "complete-promise": complete,
+        "delete-promise": delete,
+        "get-oplog-index": oplog_index,
+    }
+
+
+def _await(linked: Linked, promise: PromiseId) -> bytes:
+    """await-promise for the instance: in slices, so a Ctrl-C recorded by the invocation ends
+    the wait (a timed-out await is not recorded in the oplog; the one that returns is)."""
+    linked.awaiting = promise
+    try:
+        while True:
+            if linked.interrupted:
+                raise KeyboardInterrupt
+            try:
+                return linked.worker.await_promise(promise, _AWAIT_SLICE)
+            except TimeoutError:
+                continue
+    finally:
+        linked.awaiting = None
+
+
+#: Set (to anything) to register the promise functions through the binding's generic
+#: conversion instead of _fastcall (for comparison: bench/bench_components.py).
+GENERIC_CALLS_ENV = "GOLEM_PROMISE_GENERIC_HOST_CALLS"
 
 
 def _guarded(linked: Linked, interface: str, name: str, fn: Callable[..., Any], count: bool = True) -> Callable[..., Any]:
@@ -391,6 +454,8 @@ def link(linker: wc.Linker, plan: ImportPlan, linked: Linked) -> None:
     # The durable WASI interfaces replace wasmtime's under the component's own version.
     linker.allow_shadowing = True
     promise_fns = _promise_functions(linked)
+    linked.fast = _fastcall.available() and not os.environ.get(GENERIC_CALLS_ENV)
+    fast_fns = _fast_promise_functions(linked) if linked.fast else {}
     with linker.root() as root:
         for name in plan.root_traps:
             root.add_func(name, _trap(linked, "", name, _NOT_IMPLEMENTED))
@@ -399,6 +464,8 @@ def link(linker: wc.Linker, plan: ImportPlan, linked: Linked) -> None:
                 for member, how, detail in members:
                     if how == "resource":
                         inst.add_resource(member, wc.ResourceType.host(detail), lambda _store, _rep: None)
+                    elif how == "promise" and linked.fast:
+                        _fastcall.add_func(inst, member, _guarded(linked, iface, member, fast_fns[member]))
                     elif how == "promise":
                         inst.add_func(member, _guarded(linked, iface, member, promise_fns[member]))
                     elif how == "log":
