@@ -219,3 +219,19 @@ def test_two_runners_of_one_worker_the_second_gets_a_clear_error(approval_wasm: 
     out, err = third.communicate(timeout=120)
     assert third.returncode == 0, err
     assert json.loads(out) == {"ok": {"request": "one", "approved": False, "by": None}}
+
+
+def test_an_idempotency_key_is_answered_from_the_oplog_on_a_live_worker_too(tmp_path: Path) -> None:
+    component = load_component(OPLOG_INDEX_WAT, cache_dir=CACHE_DIR)
+    with Host(str(tmp_path / "live.db")) as h:
+        w = h.worker(component.component_id, "live-keys", live=True)
+        with component.instantiate(w) as inst:
+            first = inst.invoke("next-index", idempotency_key="k")
+            assert inst.invoke("next-index", idempotency_key="k") == first
+        length = len(h.oplog(w.worker_id))
+        w.close()
+        w = h.worker(component.component_id, "live-keys", live=True)  # not replayed
+        with component.instantiate(w) as inst:
+            assert inst.invoke("next-index", idempotency_key="k") == first
+            assert len(h.oplog(w.worker_id)) == length
+            assert inst.invoke("next-index") > first

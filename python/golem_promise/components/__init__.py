@@ -634,9 +634,13 @@ class ComponentInstance:
             return
         self._recovered = True
         try:
-            if not self._worker.is_replaying:
-                return
             history = recorded_invocations(self._worker.host, self._worker.worker_id)
+            if not self._worker.is_replaying:
+                # A live worker is not replayed, but its recorded outcomes still answer their keys.
+                for rec in history:
+                    if rec.outcome is not None:
+                        self._outcomes[rec.idempotency_key] = rec.outcome
+                return
             for rec in history:
                 target = self._component._exports.get(rec.export)
                 if target is None:
