@@ -235,3 +235,24 @@ def test_an_idempotency_key_is_answered_from_the_oplog_on_a_live_worker_too(tmp_
             assert inst.invoke("next-index", idempotency_key="k") == first
             assert len(h.oplog(w.worker_id)) == length
             assert inst.invoke("next-index") > first
+
+
+def test_clock_readings_are_replayed_for_a_component_that_reads_both_clocks(tmp_path: Path) -> None:
+    component = load_component(OPLOG_INDEX_WAT.parent / "clocks-0.2.9.wat", cache_dir=CACHE_DIR)
+    with Host(str(tmp_path / "clocks.db")) as h:
+        w = h.worker(component.component_id, "clocks")
+        with component.instantiate(w) as inst:
+            first = inst.invoke("clocks")
+        functions = [e.function for e in h.oplog(w.worker_id) if e.kind == "imported-function-invoked"]
+        assert functions == ["wall_clock::now", "monotonic_clock::now"]
+        w.close()
+        time.sleep(0.01)
+        w = h.worker(component.component_id, "clocks")  # a restart
+        with component.instantiate(w) as inst:
+            # Replaying the first invocation compares its result with the recorded one: live
+            # clocks would read later and raise NonDeterminismError here.
+            assert inst.resume() is None
+            second = inst.invoke("clocks")
+        [done, _] = recorded_invocations(h, w.worker_id)
+        assert done.outcome is not None and json.loads(done.outcome) == {"ok": first}
+        assert second[0] * 10**9 + second[1] > first[0] * 10**9 + first[1] and second[2] > first[2]

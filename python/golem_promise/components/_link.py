@@ -60,8 +60,10 @@ _T = TypeVar("_T")
 # answered from it on replay, under the names Golem's executor records them with (v1.1.26,
 # golem-worker-executor-base/src/durable_host/{clocks,random,cli}/*.rs).  Each interface is
 # taken over whole (a Python host can replace an interface, not one function of it) and only
-# when the component imports exactly these functions; the monotonic clock is left to wasmtime,
-# as its subscribe functions return wasi:io pollables, which a Python host cannot make.
+# when every function the component imports from it is one of these: a monotonic clock imported
+# with its subscribe functions stays wasmtime's, as those return wasi:io pollables, which a
+# Python host cannot make (componentize-py imports them; a Rust component reading the clock
+# imports now alone).
 _U64 = struct.Struct("<Q")
 _DATETIME = struct.Struct("<QI")
 
@@ -87,6 +89,10 @@ DURABLE_WASI: Dict[str, Dict[str, Tuple[str, str, Callable[..., Any], Callable[[
                 lambda v: _DATETIME.pack(*v), lambda b: _DATETIME.unpack(b)),
         "resolution": ("func() -> record {seconds: u64, nanoseconds: u32}", "wall_clock::resolution", lambda: (0, 1),
                        lambda v: _DATETIME.pack(*v), lambda b: _DATETIME.unpack(b)),
+    },
+    "wasi:clocks/monotonic-clock": {
+        "now": ("func() -> u64", "monotonic_clock::now", time.monotonic_ns, lambda v: _U64.pack(v), lambda b: _U64.unpack(b)[0]),
+        "resolution": ("func() -> u64", "monotonic_clock::resolution", lambda: 1, lambda v: _U64.pack(v), lambda b: _U64.unpack(b)[0]),
     },
     "wasi:random/random": {
         "get-random-bytes": ("func(len: u64) -> list<u8>", "golem random::get_random_bytes", lambda n: os.urandom(n),
