@@ -184,13 +184,24 @@ def test_a_long_pipeline_of_mixed_requests_is_answered_in_order(served: Served) 
     assert [served.host.poll_promise(p) for p in pids] == [bytes([i]) for i in range(40)]
 
 
-def test_an_answer_larger_than_the_socket_takes_is_written_whole_while_others_are_served(served: Served) -> None:
-    # A 6 MiB payload's GET answer (about 24 MiB of JSON) cannot go out in one write: the rest
-    # is written as the slow client reads, and the I/O thread serves other connections meanwhile.
+def test_an_answer_larger_than_the_socket_takes_is_written_whole_while_others_are_served() -> None:
+    # A 4 MiB payload's GET answer (about 16 MiB of JSON) to a client with a small receive
+    # buffer cannot go out in one write: the rest is written as the slow client reads, and the
+    # I/O thread serves other connections meanwhile.  (A generous request timeout: under the
+    # sanitizers building and reading the answer is slow, and the answer must make it within it.)
+    with Host(":memory:") as host, host.serve(request_timeout=120) as server:
+        _large_answer(Served(host, host.worker(COMPONENT, "framing"), server.port))
+
+
+def _large_answer(served: Served) -> None:
     pid = served.worker.create_promise()
-    payload = bytes(range(256)) * (6 * 4096)
+    payload = bytes(range(256)) * (4 * 4096)
     assert served.host.complete_promise(pid, payload)
-    with socket.create_connection(("127.0.0.1", served.port), timeout=10) as slow:
+    slow = socket.socket()
+    slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)  # before connecting: a small window
+    slow.settimeout(60)
+    slow.connect(("127.0.0.1", served.port))
+    with slow:
         slow.sendall(f"GET {_path(pid)}/promises/{pid.oplog_idx} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
         time.sleep(0.2)  # the server has filled the socket's buffers by now and waits
         for _ in range(3):
