@@ -46,16 +46,8 @@ GP_API int gp_host_oplog_read_call(gp_bytes_t* function, gp_bytes_t* data, gp_ho
       throw gp::Error(gp::Errc::invalid, "oplog entry " + std::to_string(oplog_idx) + " is a " +
                                              gp::kind_name(static_cast<int>(e.kind)) + " entry, not a recorded call");
     }
-    const auto copy = [](const std::string& s) {
-      gp::Bytes b;
-      b.data.reset(static_cast<std::uint8_t*>(std::malloc(s.size() ? s.size() : 1)));
-      if (!b.data) throw gp::Error(gp::Errc::no_memory, "cannot allocate " + std::to_string(s.size()) + " bytes");
-      if (!s.empty()) std::memcpy(b.data.get(), s.data(), s.size());
-      b.len = s.size();
-      return b;
-    };
-    auto f = copy(e.function);
-    auto d = copy(e.data);
+    auto f = gp::copy_bytes(e.function);
+    auto d = gp::copy_bytes(e.data);
     give(function, std::move(f));
     give(data, std::move(d));
   });

@@ -110,16 +110,7 @@ GP_API int gp_worker_delete_promise(gp_worker* worker, const gp_promise_id_t* pr
 }
 
 namespace {
-gp::OplogKind recorded_kind(int32_t kind) {
-  const auto k = static_cast<gp::OplogKind>(kind);
-  if (!gp::is_recorded_call(k)) {
-    throw gp::Error(gp::Errc::invalid, "kind " + std::to_string(kind) +
-                                           " is not a recorded call (GP_OPLOG_IMPORTED_FUNCTION_INVOKED, "
-                                           "GP_OPLOG_EXPORTED_FUNCTION_INVOKED or GP_OPLOG_EXPORTED_FUNCTION_COMPLETED)");
-  }
-  return k;
-}
-
+// The kind and the name's length are checked by the core (Worker::replay_call, record_call).
 std::string_view function_name(const char* function) {
   require(function, "function");
   const auto* end = static_cast<const char*>(std::memchr(function, '\0', 4097));
@@ -139,14 +130,9 @@ GP_API int gp_worker_replay_call(gp_bytes_t* out, int* replayed, uint64_t* oplog
     *oplog_idx = 0;
     require(worker, "worker");
     if (len > 0) require(data, "data");
-    auto r = worker->impl->replay_call(recorded_kind(kind), function_name(function), data, len);
+    auto r = worker->impl->replay_call(static_cast<gp::OplogKind>(kind), function_name(function), data, len);
     if (!r) return;
-    gp::Bytes bytes;
-    bytes.data.reset(static_cast<std::uint8_t*>(std::malloc(r->data.size() ? r->data.size() : 1)));
-    if (!bytes.data) throw gp::Error(gp::Errc::no_memory, "cannot allocate " + std::to_string(r->data.size()) + " bytes");
-    if (!r->data.empty()) std::memcpy(bytes.data.get(), r->data.data(), r->data.size());
-    bytes.len = r->data.size();
-    give(out, std::move(bytes));
+    give(out, gp::copy_bytes(r->data));
     *oplog_idx = r->idx;
     *replayed = 1;
   });
@@ -159,7 +145,7 @@ GP_API int gp_worker_record_call(uint64_t* out, gp_worker* worker, int32_t kind,
     *out = 0;
     require(worker, "worker");
     if (len > 0) require(data, "data");
-    *out = worker->impl->record_call(recorded_kind(kind), function_name(function), data, len);
+    *out = worker->impl->record_call(static_cast<gp::OplogKind>(kind), function_name(function), data, len);
   });
 }
 

@@ -65,6 +65,8 @@ struct Bytes {
   std::unique_ptr<std::uint8_t, FreeDeleter> data;
   std::size_t len = 0;
 };
+// A malloc'd copy of bytes; Error(no_memory) if it cannot be allocated.
+Bytes copy_bytes(std::string_view bytes);
 
 // Negative = wait forever; so, in effect, is one too long for the clock to add (INT64_MAX ms).
 using Timeout = std::chrono::milliseconds;

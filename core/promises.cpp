@@ -53,6 +53,12 @@ Bytes allocate(std::size_t len) {
 }
 }  // namespace
 
+Bytes copy_bytes(std::string_view bytes) {
+  Bytes out = allocate(bytes.size());
+  if (!bytes.empty()) std::memcpy(out.data.get(), bytes.data(), bytes.size());
+  return out;
+}
+
 namespace {
 // Takes a payload from a row's (length, bytes-if-small-else-NULL) columns at col, col + 1.
 // Returns 0 when done, else the length still to read with blob I/O once the row is released.

@@ -119,13 +119,7 @@ Bytes Worker::recorded_payload(const OplogEntry& e) {
                                    [](const auto& p, std::int64_t k) { return p.first < k; });
   if (it == ahead_payloads_.end() || it->first != e.payload_id) return host_->read_recorded_payload(e.payload_id);
   // A copy the caller owns: a promise may be polled and awaited, each returning its payload.
-  const std::string& bytes = it->second;
-  Bytes out;
-  out.data.reset(static_cast<std::uint8_t*>(std::malloc(bytes.size() ? bytes.size() : 1)));
-  if (!out.data) throw Error(Errc::no_memory, "cannot allocate " + std::to_string(bytes.size()) + " bytes for a payload");
-  if (!bytes.empty()) std::memcpy(out.data.get(), bytes.data(), bytes.size());
-  out.len = bytes.size();
-  return out;
+  return copy_bytes(it->second);
 }
 
 std::optional<OplogEntry> Worker::replay(const Call& call) {

@@ -389,13 +389,16 @@ class Host:
         Raises WorkerNotFound if the host has no such worker, CorruptDatabase if an entry fails
         verification.
         """
-        wid = _worker_id(worker_id)._as_tuple()
-        entries = [OplogEntry._from_core(e) for e in self._handle.oplog(wid)]
+        entries = self._oplog_entries(worker_id)
         recorded = {"imported-function-invoked", "exported-function-invoked", "exported-function-completed"}
         for i, e in enumerate(entries):
             if e.kind in recorded:
                 entries[i] = dataclasses.replace(e, function=self._oplog_call(worker_id, e.oplog_idx)[0])
         return entries
+
+    def _oplog_entries(self, worker_id: Union[WorkerId, str]) -> List[OplogEntry]:
+        """The worker's entries without the function of its recorded calls (one read fewer each)."""
+        return [OplogEntry._from_core(e) for e in self._handle.oplog(_worker_id(worker_id)._as_tuple())]
 
     def _oplog_call(self, worker_id: Union[WorkerId, str], oplog_idx: int) -> Tuple[str, bytes]:
         """The function and bytes of a recorded call (gp_host_oplog_read_call)."""

@@ -146,7 +146,9 @@ class RecordedInvocation(NamedTuple):
 def recorded_invocations(host: Host, worker_id: WorkerId) -> List[RecordedInvocation]:
     """The invocations recorded in the worker's oplog, in order."""
     out: List[RecordedInvocation] = []
-    for entry in host.oplog(worker_id):
+    # Only the invocation entries' function and bytes are read: a worker's oplog holds many more
+    # records of host calls and output.
+    for entry in host._oplog_entries(worker_id):
         if entry.kind == "exported-function-invoked":
             function, data = host._oplog_call(worker_id, entry.oplog_idx)
             try:
@@ -592,11 +594,11 @@ class ComponentInstance:
         with self._lock:
             self._recover()
             if idempotency_key is not None and idempotency_key in self._outcomes:
-                return self._outcome(name, self._outcomes[idempotency_key])
+                return self._outcome(self._outcomes[idempotency_key])
             resumed = self._resumed
             if resumed is not None and resumed[0].export == name and _canonical(resumed[0].args) == _canonical(list(args)) and idempotency_key in (None, resumed[0].idempotency_key):
                 self._resumed = None
-                return self._outcome(name, resumed[1])
+                return self._outcome(resumed[1])
             key = idempotency_key if idempotency_key is not None else str(_uuid.uuid4())
             request = _canonical({"args": list(args), "idempotency_key": key})
             outcome, result, error = self._execute(name, values, request, None)
@@ -619,7 +621,7 @@ class ComponentInstance:
             resumed = self._resumed
             if resumed is None:
                 return None
-            return self._outcome(resumed[0].export, resumed[1])
+            return self._outcome(resumed[1])
 
     @property
     def resumed_invocation(self) -> Optional[RecordedInvocation]:
@@ -660,7 +662,7 @@ class ComponentInstance:
                 self._recovery_error = e
             raise
 
-    def _outcome(self, name: str, outcome: bytes) -> Any:
+    def _outcome(self, outcome: bytes) -> Any:
         """The result of a recorded outcome, or its trap raised."""
         data = json.loads(outcome)
         if "trap" in data:

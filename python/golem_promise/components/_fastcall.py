@@ -149,7 +149,8 @@ def write_bool(out: Any, value: bool) -> None:
     out.of.boolean = value
 
 
-def _fill_bytes(out: Any, data: bytes) -> None:
+def write_bytes(out: Any, data: bytes) -> None:
+    """A ``list<u8>`` result."""
     n = len(data)
     lst = ffi.wasmtime_component_vallist_t()
     _list_new_uninit(ctypes.byref(lst), n)
@@ -163,11 +164,6 @@ def _fill_bytes(out: Any, data: bytes) -> None:
     out.of.list = lst
 
 
-def write_bytes(out: Any, data: bytes) -> None:
-    """A ``list<u8>`` result."""
-    _fill_bytes(out, data)
-
-
 def write_option_bytes(out: Any, data: Optional[bytes]) -> None:
     """An ``option<list<u8>>`` result."""
     out.kind = _OPTION
@@ -175,7 +171,7 @@ def write_option_bytes(out: Any, data: Optional[bytes]) -> None:
         out.of.option = None
         return
     inner = _VAL()
-    _fill_bytes(inner, data)
+    write_bytes(inner, data)
     out.of.option = _val_new(ctypes.byref(inner))  # moves inner into a new boxed value
 
 

@@ -459,9 +459,9 @@ def link(linker: wc.Linker, plan: ImportPlan, linked: Linked) -> None:
     linker.add_wasip2()
     # The durable WASI interfaces replace wasmtime's under the component's own version.
     linker.allow_shadowing = True
-    promise_fns = _promise_functions(linked)
     linked.fast = _fastcall.available() and not os.environ.get(GENERIC_CALLS_ENV)
-    fast_fns = _fast_promise_functions(linked) if linked.fast else {}
+    # One table: the fast callbacks, or the binding's generic ones.
+    promise_fns = _fast_promise_functions(linked) if linked.fast else _promise_functions(linked)
     with linker.root() as root:
         for name in plan.root_traps:
             root.add_func(name, _trap(linked, "", name, _NOT_IMPLEMENTED))
@@ -470,10 +470,12 @@ def link(linker: wc.Linker, plan: ImportPlan, linked: Linked) -> None:
                 for member, how, detail in members:
                     if how == "resource":
                         inst.add_resource(member, wc.ResourceType.host(detail), lambda _store, _rep: None)
-                    elif how == "promise" and linked.fast:
-                        _fastcall.add_func(inst, member, _guarded(linked, iface, member, fast_fns[member]))
                     elif how == "promise":
-                        inst.add_func(member, _guarded(linked, iface, member, promise_fns[member]))
+                        fn = _guarded(linked, iface, member, promise_fns[member])
+                        if linked.fast:
+                            _fastcall.add_func(inst, member, fn)
+                        else:
+                            inst.add_func(member, fn)
                     elif how == "log":
                         inst.add_func(member, _log)
                     elif how == "durable":
