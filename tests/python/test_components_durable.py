@@ -148,6 +148,28 @@ def test_restart_resumes_with_the_same_random_draw_and_clock_reading(golem_compo
     assert kinds.count("create-promise") == 1 and kinds[-1] == "exported-function-completed"
 
 
+@pytest.mark.golem_host(file=True)
+def test_monotonic_clock_and_its_timers_are_recorded_and_replayed(golem_component: Any, golem_host: Host, probe_wasm: Path) -> None:
+    # componentize-py components import monotonic-clock with its subscribe functions (Python's
+    # sleep uses them): the readings are recorded, the live sleep really waits on the clock the
+    # component reads, and a replay gives the recorded readings back.
+    runner = golem_component(probe_wasm, cache_dir=CACHE_DIR)
+    run = runner.start("golem:it/probe.{monotonic-wait}", [200], worker="ticker")
+    promise = run.awaited_promise()
+    said = run.stdout.decode().split()
+    assert said[0] == "monotonic" and said[-1] == str(promise.oplog_idx)
+    before, after = int(said[1]), int(said[2])
+    assert after - before >= 200_000_000  # the timer waited on the component's own clock
+    resumed = runner.restart(run)
+    assert resumed.awaited_promise() == promise
+    assert golem_host.complete_promise(promise, b"tick") is True
+    r_before, r_after, payload = resumed.result()
+    assert (r_before, r_after) == (before, after)  # replayed, not read again
+    assert bytes(payload) == b"tick" and resumed.stdout == b""
+    functions = [e.function for e in golem_host.oplog(run.worker_id) if e.kind == "imported-function-invoked"]
+    assert functions.count("monotonic_clock::now") >= 2
+
+
 def _variant(tmp_path: Path, calls: int) -> Path:
     """The oplog-index text component, calling get-oplog-index ``calls`` times per invocation."""
     text = OPLOG_INDEX_WAT.read_text(encoding="utf-8")

@@ -537,7 +537,7 @@ class ComponentInstance:
         store.set_wasi(wasi)
         linker = wc.Linker(engine)
         linked = Linked(self._worker)
-        link(linker, self._component._plan, linked)
+        link(linker, self._component._plan, linked, engine, store)
         self._stdout.gate = lambda data: linked.output("stdout", data)
         self._stderr.gate = lambda data: linked.output("stderr", data)
         try:

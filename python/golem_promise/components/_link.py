@@ -23,7 +23,7 @@ from .. import _core
 from .._errors import GolemPromiseError
 from .._host import Worker
 from .._ids import ComponentId, PromiseId, Uuid, WorkerId
-from . import _fastcall
+from . import _fastcall, _pollables
 from ._values import type_name
 
 __all__ = ["GOLEM_HOST", "HostCallError", "ImportPlan", "Linked", "link", "plan_imports", "wit_signature"]
@@ -60,10 +60,9 @@ _T = TypeVar("_T")
 # answered from it on replay, under the names Golem's executor records them with (v1.1.26,
 # golem-worker-executor-base/src/durable_host/{clocks,random,cli}/*.rs).  Each interface is
 # taken over whole (a Python host can replace an interface, not one function of it) and only
-# when every function the component imports from it is one of these: a monotonic clock imported
-# with its subscribe functions stays wasmtime's, as those return wasi:io pollables, which a
-# Python host cannot make (componentize-py imports them; a Rust component reading the clock
-# imports now alone).
+# when every function the component imports from it is one of these, or a monotonic clock's
+# subscribe functions (_SUBSCRIBE: componentize-py components import them; a Rust component
+# reading the clock imports now alone).
 _U64 = struct.Struct("<Q")
 _DATETIME = struct.Struct("<QI")
 
@@ -122,6 +121,13 @@ DURABLE_WASI: Dict[str, Dict[str, Tuple[str, str, Callable[..., Any], Callable[[
                         lambda v: json.dumps(v).encode(), lambda b: json.loads(b)),
     },
 }
+# monotonic-clock's timer functions, answered with wasmtime's own pollables (_pollables).  As in
+# Golem (v1.1.26, golem-worker-executor-base/src/durable_host/clocks/monotonic_clock.rs),
+# subscribe-duration records the clock reading it starts from under monotonic_clock::now and
+# subscribe-instant records nothing.  Ours differs on replay: the timer is ready at once, since
+# the original run already waited it out (Golem re-arms it on its new clock).
+_MONOTONIC = "wasi:clocks/monotonic-clock"
+_SUBSCRIBE = {"subscribe-instant": "func(when: u64) -> resource handle", "subscribe-duration": "func(when: u64) -> resource handle"}
 _WASI_VERSIONED = re.compile(r"(wasi:[a-z-]+/[a-z-]+)@(0\.2\.\d+)\Z")
 
 
@@ -383,7 +389,9 @@ class ImportPlan(NamedTuple):
 
     ``instances`` holds, per imported interface, its members as (name, how, detail): ``how`` is
     ``resource`` (detail: the host resource id), ``promise`` (a promise function whose
-    signature matched), ``log`` (wasi:logging's log) or ``trap`` (detail: why).
+    signature matched), ``log`` (wasi:logging's log), ``durable`` (a WASI function of
+    DURABLE_WASI; detail: its interface), ``timer`` (monotonic-clock's subscribe functions) or
+    ``trap`` (detail: why).
     """
 
     root_traps: List[str]
@@ -409,14 +417,23 @@ def plan_imports(engine: wasmtime.Engine, imports: Dict[str, Any]) -> ImportPlan
                 # The component imports only the functions it uses; types come along and need no
                 # definition.  Taken over only if every function it imports is one of ours.
                 funcs = {k: e.ty for k, e in wasi_members.items() if isinstance(e.ty, wc.FuncType)}
+                timers = versioned is not None and versioned.group(1) == _MONOTONIC and any(k in _SUBSCRIBE for k in funcs)
+
+                def ours(k: str, t: Any) -> bool:
+                    if timers and k in _SUBSCRIBE:
+                        return wit_signature(t) == _SUBSCRIBE[k]
+                    return table is not None and k in table and wit_signature(t) == table[k][0]
+
                 if (
                     table is not None
                     and versioned is not None
                     and funcs
-                    and not any(isinstance(e.ty, wc.ResourceType) for e in wasi_members.values())
-                    and all(k in table and wit_signature(t) == table[k][0] for k, t in funcs.items())
+                    # the one resource a monotonic clock may carry is wasi:io's pollable, which
+                    # wasmtime's wasi:io/poll defines (as in golem:rpc below)
+                    and (timers or not any(isinstance(e.ty, wc.ResourceType) for e in wasi_members.values()))
+                    and all(ours(k, t) for k, t in funcs.items())
                 ):
-                    instances.append((name, [(k, "durable", versioned.group(1)) for k in funcs]))
+                    instances.append((name, [(k, "timer" if k in _SUBSCRIBE else "durable", versioned.group(1)) for k in funcs]))
             continue
         if isinstance(ty, wc.FuncType):
             root_traps.append(name)
@@ -454,14 +471,45 @@ def plan_imports(engine: wasmtime.Engine, imports: Dict[str, Any]) -> ImportPlan
     return ImportPlan(root_traps, instances, traps)
 
 
-def link(linker: wc.Linker, plan: ImportPlan, linked: Linked) -> None:
-    """Defines every import of the plan in ``linker``, acting for ``linked``'s worker."""
+def _timer(linked: Linked, name: str, subscribe: Callable[[Any, int], Any]) -> Callable[..., Any]:
+    """monotonic-clock's subscribe-instant or subscribe-duration (see _SUBSCRIBE)."""
+    worker = linked.worker
+
+    def duration(store: Any, nanoseconds: int) -> Any:
+        # Live: the clock reading it starts from is recorded, as Golem does.  Replay: the
+        # reading is taken from the oplog, and the timer is already due.
+        if worker._replay_call(_IMPORTED, "monotonic_clock::now", b"") is not None:
+            return subscribe(store, 0)
+        worker._record_call(_IMPORTED, "monotonic_clock::now", _U64.pack(time.monotonic_ns()))
+        return subscribe(store, nanoseconds)
+
+    def instant(store: Any, when: int) -> Any:
+        # `when` is on the clock the component reads (ours: time.monotonic_ns, recorded), not
+        # on wasmtime's, so it becomes a duration from now.
+        if worker.is_replaying:
+            return subscribe(store, 0)
+        return subscribe(store, max(0, when - time.monotonic_ns()))
+
+    return instant if name == "subscribe-instant" else duration
+
+
+def link(linker: wc.Linker, plan: ImportPlan, linked: Linked, engine: Optional[wasmtime.Engine] = None, store: Optional[wasmtime.Store] = None) -> None:
+    """Defines every import of the plan in ``linker``, acting for ``linked``'s worker.
+
+    A plan with monotonic-clock timers needs the ``engine`` and the ``store`` (with WASI set)
+    the instance will live in: their pollables come from a helper instance in that store.
+    """
     linker.add_wasip2()
     # The durable WASI interfaces replace wasmtime's under the component's own version.
     linker.allow_shadowing = True
     linked.fast = _fastcall.available() and not os.environ.get(GENERIC_CALLS_ENV)
     # One table: the fast callbacks, or the binding's generic ones.
     promise_fns = _fast_promise_functions(linked) if linked.fast else _promise_functions(linked)
+    subscribe: Optional[Callable[[Any, int], Any]] = None
+    if any(how == "timer" for _iface, members in plan.instances for _m, how, _d in members):
+        if engine is None or store is None:
+            raise ValueError("a component importing monotonic-clock timers is linked with its engine and store")
+        subscribe = _pollables.timers(engine, store)
     with linker.root() as root:
         for name in plan.root_traps:
             root.add_func(name, _trap(linked, "", name, _NOT_IMPLEMENTED))
@@ -478,6 +526,9 @@ def link(linker: wc.Linker, plan: ImportPlan, linked: Linked) -> None:
                             inst.add_func(member, fn)
                     elif how == "log":
                         inst.add_func(member, _log)
+                    elif how == "timer":
+                        assert subscribe is not None
+                        inst.add_func(member, _guarded(linked, iface, member, _timer(linked, member, subscribe), count=False))
                     elif how == "durable":
                         inst.add_func(member, _guarded(linked, iface, member, _durable_wasi(linked, detail, member), count=False))
                     else:

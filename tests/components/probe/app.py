@@ -45,6 +45,14 @@ class Probe(exports.Probe):
         print(f"entropy {draw} {now} awaits {pid.oplog_idx}", flush=True)
         return (draw, now, host.await_promise(pid))
 
+    def monotonic_wait(self, ms: int):
+        before = time.monotonic_ns()
+        time.sleep(ms / 1000)
+        after = time.monotonic_ns()
+        pid = host.create_promise()
+        print(f"monotonic {before} {after} awaits {pid.oplog_idx}", flush=True)
+        return (before, after, host.await_promise(pid))
+
     def round_trips(self, n: int) -> int:
         last = 0
         for _ in range(n):
