@@ -172,6 +172,10 @@ class _WorkerLock:
 
     _held: Set[Tuple[int, WorkerId]] = set()
     _held_lock = threading.Lock()
+    # Each host object gets a serial number for the key: id(host) is reused once a host is
+    # freed, and an instance that was never closed keeps its entry until it is collected.
+    _serials: "weakref.WeakKeyDictionary[Host, int]" = weakref.WeakKeyDictionary()
+    _next_serial = 0
 
     def __init__(self, worker: Worker) -> None:
         """Takes the lock or raises WorkerBusy."""
@@ -179,8 +183,12 @@ class _WorkerLock:
         self._key: Optional[Tuple[int, WorkerId]] = None
         host = worker.host
         wid = worker.worker_id
-        key = (id(host), wid)
         with _WorkerLock._held_lock:
+            serial = _WorkerLock._serials.get(host)
+            if serial is None:
+                _WorkerLock._next_serial += 1
+                serial = _WorkerLock._serials[host] = _WorkerLock._next_serial
+            key = (serial, wid)
             if key in _WorkerLock._held:
                 raise WorkerBusy(f"worker {wid} is already running in this process (close its other instance first)", os.getpid())
             _WorkerLock._held.add(key)
