@@ -45,14 +45,13 @@ from ._errors import (
     WorkerConflict,
     WorkerNotFound,
 )
-from ._host import Host, OplogEntry, Worker
+from ._host import Host, OplogEntry, Server, Worker
 from ._listing import PromiseInfo
-from ._server import Server
 from ._ids import ComponentId, PromiseId, Uuid, WorkerId
 from ._host_module import install_host_module, uninstall_host_module
 from .handles import GetPromiseResult, Pollable, PromiseResult, get_promise
+from ._version import __version__
 
-__version__ = "0.1.0"
 #: Version of the linked C library ("MAJOR.MINOR.PATCH").
 LIBRARY_VERSION: str = _core.VERSION
 #: Largest payload accepted, in bytes.

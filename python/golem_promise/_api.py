@@ -2,17 +2,16 @@
 
 The current worker is the innermost ``with worker:`` block of this thread or asyncio task; with
 none, a default worker (component nil UUID, name ``"default"``) of a lazily created in-memory
-host serves, so the functions work in a fresh interpreter.
+host serves, so the functions work in a fresh interpreter (``_current``).
 """
 
 from __future__ import annotations
 
-import threading
 from typing import Any, Coroutine, Optional
 
-from . import _context
-from ._host import BytesLike, Host, PromiseIdLike, Worker
-from ._ids import ComponentId, PromiseId, Uuid
+from ._current import DEFAULT_WORKER_NAME, current_worker, default_host
+from ._host import BytesLike, PromiseIdLike
+from ._ids import PromiseId
 
 __all__ = [
     "current_worker",
@@ -28,41 +27,6 @@ __all__ = [
     "complete_promise_json",
     "DEFAULT_WORKER_NAME",
 ]
-
-#: Name of the worker that serves when no ``with worker:`` block is active.
-DEFAULT_WORKER_NAME = "default"
-
-_default_lock = threading.Lock()
-_default_host: Optional[Host] = None
-_default_worker: Optional[Worker] = None
-
-
-def default_host() -> Host:
-    """The process-wide default in-memory host, created on first use."""
-    global _default_host
-    with _default_lock:
-        if _default_host is None or _default_host.closed:
-            _default_host = Host(":memory:")
-        return _default_host
-
-
-def _default() -> Worker:
-    global _default_worker
-    worker = _default_worker
-    if worker is not None and not worker.closed:
-        return worker
-    host = default_host()
-    with _default_lock:
-        if _default_worker is None or _default_worker.closed:
-            _default_worker = host.worker(ComponentId(Uuid.nil()), DEFAULT_WORKER_NAME)
-        return _default_worker
-
-
-def current_worker() -> Worker:
-    """The worker the module-level functions act for in this thread or task."""
-    worker = _context.get_current()
-    return worker if worker is not None else _default()
-
 
 def create_promise() -> PromiseId:
     """Creates a pending promise owned by the current worker."""

@@ -1,16 +1,25 @@
-"""Host (one SQLite database of workers and promises), Worker, and OplogEntry."""
+"""The host layer's objects: Host (one SQLite database of workers and promises), Worker,
+OplogEntry, the promise handles (Pollable, GetPromiseResult), the HTTP Server, and the current
+worker of a ``with worker:`` block.
+
+They refer to one another (a worker's host, a host's workers and server, a handle's worker), so
+they share one module; everything they use sits below (ids, errors, the asyncio waits, the
+server's options), and the modules above (handles, aio, the module-level API) import them.
+"""
 
 from __future__ import annotations
 
+import contextvars
 import os
 import threading
 import uuid as _uuid
 import dataclasses
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Coroutine, Dict, List, Optional, Tuple, Type, Union
+from typing import Any, Callable, Coroutine, Dict, List, Optional, Tuple, Type, Union
 
-from . import _context, _core, _json
+from . import _core, _json, _waits
+from ._errors import InvalidId
 from ._ids import (
     ComponentId,
     PromiseId,
@@ -22,13 +31,23 @@ from ._ids import (
     _promise_id_from_core,
 )
 from ._listing import PromiseInfo, list_promises
-from ._server import Server
+from ._server import MAX_THREADS, MAX_TIMEOUT, _check_int, _encodable, _timeout_ms
 from ._timeout import check_timeout
 
-if TYPE_CHECKING:
-    from .handles import GetPromiseResult, Pollable
-
-__all__ = ["Host", "Worker", "OplogEntry", "BytesLike", "PromiseIdLike", "ComponentIdLike"]
+__all__ = [
+    "Host",
+    "Worker",
+    "OplogEntry",
+    "Server",
+    "Pollable",
+    "GetPromiseResult",
+    "PromiseResult",
+    "get_promise_of",
+    "current_or_none",
+    "BytesLike",
+    "PromiseIdLike",
+    "ComponentIdLike",
+]
 
 #: Payload types accepted by ``complete_promise``.
 BytesLike = Union[bytes, bytearray, memoryview]
@@ -153,14 +172,10 @@ class Worker:
         a cancellation records nothing).  ``aio.await_promise`` and its JSON variant await
         through this method.
         """
-        from . import aio
-
-        return aio.worker_await(self, promise_id, timeout)
+        return _worker_await(self, promise_id, timeout)
 
     def get_promise(self, promise_id: PromiseIdLike) -> GetPromiseResult:
         """Golem 1.3+'s get-promise: ``get()`` (this worker's recorded poll), ``subscribe()``."""
-        from .handles import get_promise_of
-
         return get_promise_of(self, promise_id)
 
     def poll_promise(self, promise_id: PromiseIdLike) -> Optional[bytes]:
@@ -182,9 +197,7 @@ class Worker:
 
     def _pollable_wait_ready(self, pollable: Pollable, timeout: Optional[float]) -> Coroutine[Any, Any, None]:
         """``aio.wait_ready(pollable, timeout)`` of this worker's handle (timeout already checked)."""
-        from . import aio
-
-        return aio.pollable_wait(pollable, timeout)
+        return _waits.pollable_wait(pollable._handle, pollable._core_host, pollable.promise_id, timeout)
 
     def complete_promise(self, promise_id: PromiseIdLike, data: BytesLike) -> bool:
         """Completes a pending promise with ``data``; True if this call completed it.
@@ -245,7 +258,7 @@ class Worker:
 
     def __enter__(self) -> Worker:
         """Makes this the current worker until the block ends."""
-        _context.push(self)
+        _push(self)
         return self
 
     def __exit__(
@@ -255,7 +268,7 @@ class Worker:
         tb: Optional[TracebackType],
     ) -> None:
         """Restores the previous current worker."""
-        _context.pop(self)
+        _pop(self)
 
     def __repr__(self) -> str:
         return f"Worker({str(self._worker_id)!r})"
@@ -361,14 +374,10 @@ class Host:
 
         No thread per wait: see :mod:`golem_promise.aio`.  Records nothing.
         """
-        from . import aio
-
-        return aio.await_promise(promise_id, timeout, host=self)
+        return _host_await(self, promise_id, timeout)
 
     def get_promise(self, promise_id: PromiseIdLike) -> GetPromiseResult:
         """Golem 1.3+'s get-promise as the outside party: ``get()`` and ``subscribe()``, unrecorded."""
-        from .handles import get_promise_of
-
         return get_promise_of(self, promise_id)
 
     def delete_promise(self, promise_id: PromiseIdLike) -> None:
@@ -486,3 +495,280 @@ class Host:
     def __repr__(self) -> str:
         state = " closed" if self.closed else ""
         return f"<golem_promise.Host {self._path!r}{state}>"
+
+
+async def _worker_await(worker: Worker, promise_id: PromiseIdLike, timeout: Optional[float]) -> bytes:
+    # Checked when awaited, as a coroutine function's arguments are.
+    pid = _promise_id(promise_id)
+    check_timeout(timeout)
+    return await _waits.worker_await(worker._handle, worker.host._handle, pid, timeout)
+
+
+async def _host_await(host: Host, promise_id: PromiseIdLike, timeout: Optional[float]) -> bytes:
+    pid = _promise_id(promise_id)
+    check_timeout(timeout)
+    return await _waits.host_await(host._handle, pid, timeout)
+
+
+# ---------------------------------------------------------------- promise handles (golem_promise.handles)
+
+def _promise_id(promise_id: Union[PromiseId, str]) -> PromiseId:
+    if isinstance(promise_id, str):
+        return PromiseId.parse(promise_id)
+    if not isinstance(promise_id, PromiseId):
+        raise TypeError(f"promise_id must be a PromiseId or str, not {type(promise_id).__name__}")
+    return promise_id
+
+
+class Pollable:
+    """``subscribe()``'s pollable: ``ready()`` and ``block(timeout)``; records nothing."""
+
+    def __init__(self, core_host: _core.Host, promise_id: PromiseId, worker: Optional[Worker] = None) -> None:
+        """Internal: use :meth:`GetPromiseResult.subscribe`."""
+        self._core_host = core_host
+        self._promise_id = promise_id
+        self._worker = worker
+        self._handle = core_host.get_promise(_promise_c_form(promise_id))
+
+    @property
+    def promise_id(self) -> PromiseId:
+        """The promise this pollable waits for."""
+        return self._promise_id
+
+    @property
+    def worker(self) -> Optional[Worker]:
+        """The worker whose handle gave this pollable out; None for a host's."""
+        return self._worker
+
+    def ready(self) -> bool:
+        """True once the promise is completed or gone (never raises PromiseNotFound)."""
+        if self._worker is not None:
+            return self._worker._pollable_ready(self)
+        return self._handle.ready()
+
+    def block(self, timeout: Optional[float] = None) -> None:
+        """Waits until :meth:`ready`; TimeoutError after ``timeout`` seconds (None: forever).
+
+        ``timeout`` is a number of seconds (not a bool): TypeError otherwise, ValueError if
+        negative.  The GIL is released while waiting and Ctrl-C interrupts it.  For asyncio use
+        ``await golem_promise.aio.wait_ready(pollable)``.
+        """
+        check_timeout(timeout)
+        if self._worker is not None:
+            self._worker._pollable_block(self, timeout)
+        else:
+            self._handle.block(timeout)
+
+    def close(self) -> None:
+        """Releases the C handle (also done when the object is garbage collected)."""
+        self._handle.close()
+
+    def __repr__(self) -> str:
+        return f"<golem_promise.Pollable {self._promise_id}>"
+
+
+class GetPromiseResult:
+    """Golem's ``get-promise-result``: ``get()`` and ``subscribe()`` for one promise.
+
+    From :func:`get_promise`, :meth:`Worker.get_promise` or :meth:`Host.get_promise`.  For a
+    worker's handle ``get()`` is the worker's recorded poll; for a host's it is the outside
+    party's poll (not recorded).  Usable as a context manager (closes its pollables).
+    """
+
+    def __init__(self, owner: Union[Worker, Host], promise_id: PromiseId, core_host: _core.Host) -> None:
+        """Internal: use :func:`get_promise`."""
+        self._owner = owner
+        self._promise_id = promise_id
+        self._core_host = core_host
+        self._pollables: list[Pollable] = []
+
+    @property
+    def promise_id(self) -> PromiseId:
+        """The promise this handle reads."""
+        return self._promise_id
+
+    def get(self) -> Optional[bytes]:
+        """The payload if the promise is completed, None while pending.
+
+        PromiseNotFound if it does not exist.  A worker's handle records the call as its poll.
+        """
+        return self._owner.poll_promise(self._promise_id)
+
+    def subscribe(self) -> Pollable:
+        """A pollable that becomes ready once the promise is completed or gone."""
+        worker = self._owner if isinstance(self._owner, Worker) else None
+        pollable = Pollable(self._core_host, self._promise_id, worker)
+        self._pollables.append(pollable)
+        return pollable
+
+    def close(self) -> None:
+        """Closes the pollables this handle gave out."""
+        for pollable in self._pollables:
+            pollable.close()
+        self._pollables.clear()
+
+    def __enter__(self) -> GetPromiseResult:
+        """Returns the handle itself."""
+        return self
+
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        """Closes the handle's pollables."""
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<golem_promise.GetPromiseResult {self._promise_id} of {self._owner!r}>"
+
+
+#: The name this package's docs use for Golem's ``get-promise-result``.
+PromiseResult = GetPromiseResult
+
+
+def get_promise_of(owner: Union[Worker, Host], promise_id: Union[PromiseId, str]) -> GetPromiseResult:
+    """``owner.get_promise(promise_id)``: a handle of a worker (recorded get) or a host."""
+    pid = _promise_id(promise_id)
+    core_host = owner._handle if isinstance(owner, Host) else owner.host._handle
+    return GetPromiseResult(owner, pid, core_host)
+
+
+class Server:
+    """A running HTTP completion endpoint over a host; get one with :meth:`Host.serve`.
+
+    It serves ``POST /v1/components/{component_id}/workers/{worker_name}/complete`` (Golem's
+    REST call, body ``{"oplogIdx": N, "data": [bytes]}``), ``GET .../promises/{oplog_idx}``
+    (our extension) and ``GET /healthz``; every status and body is in docs/http.md.
+    Completions go through the host as the outside party and wake awaits in this process and,
+    for a file host, in other processes.
+
+    Use it as a context manager or call :meth:`close`.  The server keeps the database open
+    while it runs, even if the :class:`Host` is closed first.
+    """
+
+    def __init__(self, host: Host, handle: _core.Server, token: Optional[str]) -> None:
+        """Internal: use :meth:`Host.serve`."""
+        self._host = host
+        self._handle = handle
+        self._token = token
+
+    @classmethod
+    def _start(
+        cls,
+        host: Host,
+        handle: _core.Host,
+        address: str,
+        port: int,
+        *,
+        token: Optional[str],
+        max_body_bytes: Optional[int],
+        threads: Optional[int],
+        request_timeout: Optional[float] = None,
+        idle_timeout: Optional[float] = None,
+    ) -> Server:
+        """Checks the arguments and starts the C server (``gp_server_start``)."""
+        if not isinstance(address, str):
+            raise TypeError(f"host must be a str, not {type(address).__name__}")
+        if address == "":
+            raise ValueError("host must not be empty (use '127.0.0.1' for local connections only)")
+        if not _encodable(address):
+            raise ValueError(f"host {address!r} is not valid text (it has lone surrogates)")
+        _check_int("port", port, 0, 65535)
+        if token is not None:
+            if not isinstance(token, str):
+                raise TypeError(f"token must be a str or None, not {type(token).__name__}")
+            if token == "":
+                raise ValueError("token must not be empty (pass None for no authentication)")
+            if not token.isascii():  # the core's own check, made here for text C cannot receive
+                raise InvalidId("server token must be visible ASCII characters (no spaces or control characters)")
+        body = 0 if max_body_bytes is None else _check_int("max_body_bytes", max_body_bytes, 1, 2**64 - 1)
+        nthreads = 0 if threads is None else _check_int("threads", threads, 1, MAX_THREADS)
+        request_ms = 0 if request_timeout is None else _timeout_ms("request_timeout", request_timeout)
+        idle_ms = 0 if idle_timeout is None else _timeout_ms("idle_timeout", idle_timeout)
+        return cls(host, handle.serve(address, port, token, body, nthreads, request_ms, idle_ms), token)
+
+    @property
+    def url(self) -> str:
+        """The base URL, ``"http://127.0.0.1:PORT"`` (``"http://[addr]:PORT"`` for IPv6)."""
+        return self._handle.url
+
+    @property
+    def port(self) -> int:
+        """The TCP port listened on (the one the system chose when ``port=0``)."""
+        return self._handle.port
+
+    @property
+    def token(self) -> Optional[str]:
+        """The bearer token requests must carry, or None when no authentication is required."""
+        return self._token
+
+    @property
+    def host(self) -> Host:
+        """The host whose promises this server completes."""
+        return self._host
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` has been called."""
+        return self._handle.stopped
+
+    def close(self) -> None:
+        """Stops the server: no new connections, open ones closed, threads joined.
+
+        It waits for no client: a request still arriving is cut short and idle connections are
+        closed at once; only completions already being handled finish (their commits are not
+        interrupted).  Calling it again does nothing.
+        """
+        self._handle.stop()
+
+    def __enter__(self) -> Server:
+        """Returns the server itself."""
+        return self
+
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        """Closes the server."""
+        self.close()
+
+    def __repr__(self) -> str:
+        state = " closed" if self.closed else ""
+        auth = " token" if self._token is not None else ""
+        return f"<golem_promise.Server {self.url}{auth}{state}>"
+
+
+# ---------------------------------------------------------------- the current worker
+# A ContextVar, so each thread and each asyncio task sees its own (``with worker:``).
+_current: contextvars.ContextVar[Optional[Worker]] = contextvars.ContextVar(
+    "golem_promise_current_worker", default=None
+)
+# The tokens of the enclosing `with worker:` blocks of this context, innermost last.  Kept in a
+# ContextVar too, so interleaved tasks and threads never reset one another's tokens.
+_tokens: contextvars.ContextVar[Tuple[contextvars.Token[Optional[Worker]], ...]] = (
+    contextvars.ContextVar("golem_promise_current_worker_tokens", default=())
+)
+
+
+#: The worker of the innermost ``with worker:`` block in this context, if any.  The ContextVar's
+#: own ``get`` (no Python frame): every module-level call asks it.
+current_or_none: Callable[[], Optional[Worker]] = _current.get
+
+
+def _push(worker: Worker) -> None:
+    """Makes ``worker`` the current worker until the matching :func:`pop`."""
+    token = _current.set(worker)
+    _tokens.set(_tokens.get() + (token,))
+
+
+def _pop(worker: Worker) -> None:
+    """Restores the worker that was current before the matching :func:`push`."""
+    tokens = _tokens.get()
+    if not tokens or _current.get() is not worker:
+        raise RuntimeError("Worker context exited out of order (or in another context)")
+    _tokens.set(tokens[:-1])
+    _current.reset(tokens[-1])

@@ -21,6 +21,7 @@ from ._errors import GolemPromiseError, InvalidId, NonDeterminismError, PromiseN
 from ._host import Host, OplogEntry
 from ._ids import PromiseId, WorkerId
 from ._listing import PROMISE_STATES
+from ._version import __version__
 from ._server import DEFAULT_IDLE_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, DEFAULT_THREADS, MAX_THREADS, MAX_TIMEOUT
 
 __all__ = [
@@ -674,8 +675,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _version() -> str:
-    from . import __version__
-
     return __version__
 
 

@@ -39,10 +39,9 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, List, Optional, Union
 
 import pytest
 
-from ._host import Host, Worker
+from ._host import Host, Server, Worker
 from ._host_module import install_host_module, uninstall_host_module
 from ._ids import ComponentId
-from ._server import Server
 
 if TYPE_CHECKING:
     import os

@@ -18,9 +18,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterator, List, Optional, Tuple, Type, TypeVar, Union
 
 from ._errors import NonDeterminismError, PromiseNotFound
-from ._host import BytesLike, ComponentIdLike, Host, OplogEntry, PromiseIdLike, Worker
+from ._host import BytesLike, ComponentIdLike, Host, OplogEntry, Pollable, PromiseIdLike, Worker
 from ._ids import ComponentId, PromiseId, WorkerId
-from .handles import Pollable
 
 __all__ = ["check_replay", "ReplayReport", "ReplayChecker", "CompleteWith", "ExpectedErrors"]
 
