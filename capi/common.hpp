@@ -6,10 +6,10 @@
 #include <new>
 #include <string>
 
-#include "error.hpp"
+#include "core/error.hpp"
 #include "golem_promise.h"
-#include "host.hpp"
-#include "ids.hpp"
+#include "core/host.hpp"
+#include "core/ids.hpp"
 
 struct gp_host {
   std::shared_ptr<gp::Host> impl;

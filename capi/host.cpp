@@ -1,5 +1,6 @@
 // gp_host_*: opening hosts and the outside party's promise calls.
 #include "common.hpp"
+#include "store/sqlite/sqlite_store.hpp"
 
 using namespace gp::capi;
 
@@ -10,7 +11,7 @@ GP_API int gp_host_open(gp_host** out, const char* path, const gp_host_options_t
     require(out, "out");
     *out = nullptr;
     require(path, "path");
-    gp::HostOptions options;
+    gp::SqliteOptions options;
     if (opts) {
       if (opts->version < 1 || opts->version > GP_HOST_OPTIONS_VERSION) {
         throw gp::Error(gp::Errc::invalid, "gp_host_options_t.version must be GP_HOST_OPTIONS_VERSION (1), got " +
@@ -21,7 +22,7 @@ GP_API int gp_host_open(gp_host** out, const char* path, const gp_host_options_t
       if (opts->fallback_poll_us) options.fallback_poll_us = opts->fallback_poll_us;
     }
     auto handle = std::make_unique<gp_host>();
-    handle->impl = gp::Host::open(path, options);
+    handle->impl = gp::Host::open(gp::SqliteStore::open(path, options));
     *out = handle.release();
   });
 }

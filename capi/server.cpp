@@ -1,6 +1,6 @@
 // gp_server_*: the HTTP completion endpoint (core/http_server.hpp) started and stopped from C.
 #include "common.hpp"
-#include "http_server.hpp"
+#include "server/http_server.hpp"
 
 struct gp_server {
   std::unique_ptr<gp::HttpServer> impl;

@@ -6,11 +6,11 @@
 //   poll        none                      payload                 PromiseNotFound
 //   delete      -> gone                   -> gone                 no-op
 //
-// A promise is stored in the oplog row of the entry that created it.  Each state change is
-// atomic: one SQLite transaction on a file (or one savepoint of a group commit), and in memory
-// a single statement or one savepoint of the open transaction that an in-memory host commits
-// every so often (sql::Db::defer_commits).  A worker's call writes its oplog entry in the same
-// change as its effect, so the entry and the effect are durable together or not at all.
+// A promise is kept with the oplog entry that created it (store.hpp).  Each state change is one
+// atomic write of the store: a transaction (or one change of a group commit, write_each), or on
+// a private store, where no other writer exists, a single write by itself.  A worker's call
+// writes its oplog entry in the same change as its effect, so the entry and the effect are
+// durable together or not at all.
 #include <cstring>
 #include <limits>
 
@@ -24,123 +24,59 @@ namespace {
 
 using State = Host::State;
 
-// Promise states in the oplog rows of create-promise entries (NULL on other entries).
-constexpr std::int64_t kRowPending = 0;
-constexpr std::int64_t kRowCompleted = 1;
-// kRowTombstone (2): deleted, payload kept for replay; reads as gone.
-
-constexpr std::uint64_t kMaxIdx = kMaxIndex;
-
 Error not_found(const PromiseId& id) { return Error(Errc::not_found, "promise " + id.to_string() + " not found"); }
 
 int status_of(State s) { return s == State::gone ? static_cast<int>(Errc::not_found) : 0; }
 
-}  // namespace
-
-
-struct Host::Lookup {
-  State state = State::gone;
-  std::int64_t key = 0;
-};
-
-namespace {
-Bytes allocate(std::size_t len) {
-  Bytes out;
-  out.data.reset(static_cast<std::uint8_t*>(std::malloc(len ? len : 1)));
-  if (!out.data) throw Error(Errc::no_memory, "cannot allocate " + std::to_string(len) + " bytes for a payload");
-  out.len = len;
-  return out;
-}
-}  // namespace
-
-Bytes copy_bytes(std::string_view bytes) {
-  Bytes out = allocate(bytes.size());
-  if (!bytes.empty()) std::memcpy(out.data.get(), bytes.data(), bytes.size());
-  return out;
-}
-
-namespace {
-// Takes a payload from a row's (length, bytes-if-small-else-NULL) columns at col, col + 1.
-// Returns 0 when done, else the length still to read with blob I/O once the row is released.
-std::size_t take_payload(const sql::Stmt& q, int col, Bytes& out) {
-  const auto len = static_cast<std::size_t>(q.int64(col));
-  if (q.is_null(col + 1)) return len;
-  out = allocate(len);
-  if (len) std::memcpy(out.data.get(), q.blob(col + 1), len);
-  return 0;
-}
-}  // namespace
-
-Host::Lookup Host::lookup(const PromiseId& id, Bytes* payload) {
-  Lookup out;
-  const auto row = worker_row(id.worker_id);
-  if (!row || id.oplog_idx == 0 || id.oplog_idx > kMaxIdx) return out;
-  out.key = promise_key(*row, id.oplog_idx);
-  std::size_t big = 0;  // length of a payload too large to take from the row in one piece
-  {
-    auto q = db_->cached(payload
-        ? "SELECT state, length(payload), CASE WHEN length(payload) <= 65536 THEN payload END "
-          "FROM oplog WHERE key = ?1 AND state IS NOT NULL"
-        : "SELECT state FROM oplog WHERE key = ?1 AND state IS NOT NULL");
-    q->bind(1, out.key);
-    if (!q->step()) return out;
-    const auto state = q->int64(0);
-    if (state == kRowPending) {
-      out.state = State::pending;
-    } else if (state == kRowCompleted) {
-      out.state = State::completed;
-      if (payload) big = take_payload(*q, 1, *payload);
-    }
-  }
-  if (big) *payload = read_blob(out.key, big);
-  return out;
-}
-
-Bytes Host::read_recorded_payload(std::int64_t key) {
-  Bytes out;
-  std::size_t big = 0;
-  {
-    auto q = db_->cached(
-        "SELECT length(payload), CASE WHEN length(payload) <= 65536 THEN payload END "
-        "FROM oplog WHERE key = ?1 AND payload IS NOT NULL");
-    q->bind(1, key);
-    if (!q->step()) {
-      throw Error(Errc::corrupt, "the payload recorded in the oplog (promise row " + std::to_string(key) + ") is missing");
-    }
-    big = take_payload(*q, 0, out);
-  }
-  if (big) out = read_blob(key, big);
-  return out;
-}
-
-Bytes Host::read_blob(std::int64_t key, std::size_t len) {
-  // Straight from the database pages into the caller's buffer: no full-size intermediate copy.
-  auto out = allocate(len);
-  sqlite3_blob* blob = nullptr;
-  int rc = sqlite3_blob_open(db_->raw(), "main", "oplog", "payload", key, 0, &blob);
-  if (rc == SQLITE_OK) rc = sqlite3_blob_read(blob, out.data.get(), static_cast<int>(len), 0);
-  const int close_rc = sqlite3_blob_close(blob);
-  if (rc == SQLITE_OK) rc = close_rc;
-  if (rc != SQLITE_OK) sql::throw_error(db_->raw(), rc, "reading a payload");
-  return out;
-}
-
-namespace {
 void check_payload_size(std::size_t len) {
   if (len > kMaxPayload) {
     throw Error(Errc::too_big, "payload of " + std::to_string(len) + " bytes exceeds the limit of " +
                                    std::to_string(kMaxPayload) + " bytes (GP_MAX_PAYLOAD)");
   }
 }
+
+// A read of the store: one consistent state, ended when the caller is done.
+class Read {
+ public:
+  explicit Read(Store& store) : store_(store) { store_.begin_read(); }
+  ~Read() {
+    if (!done_) store_.abort_read();
+  }
+  Read(const Read&) = delete;
+  Read& operator=(const Read&) = delete;
+  void end() {
+    store_.end_read();
+    done_ = true;
+  }
+
+ private:
+  Store& store_;
+  bool done_ = false;
+};
+
 }  // namespace
+
+Bytes allocate_bytes(std::size_t len) {
+  Bytes out;
+  out.data.reset(static_cast<std::uint8_t*>(std::malloc(len ? len : 1)));
+  if (!out.data) throw Error(Errc::no_memory, "cannot allocate " + std::to_string(len) + " bytes for a payload");
+  out.len = len;
+  return out;
+}
+
+Bytes copy_bytes(std::string_view bytes) {
+  Bytes out = allocate_bytes(bytes.size());
+  if (!bytes.empty()) std::memcpy(out.data.get(), bytes.data(), bytes.size());
+  return out;
+}
 
 // ---------------------------------------------------------------- complete
 
 int Host::apply_complete(const Worker* recorder, const PromiseId& id, const std::uint8_t* data, std::size_t len) {
-  const auto l = lookup(id);
+  const auto l = store_->lookup(id);
   if (l.state == State::pending) {
-    write_payload(l.key, data, len);
-    note_changed(id);
+    store_->set_completed(l.key, data, len);
+    store_->note_changed(id);
   }
   if (recorder) {
     OplogEntry entry;
@@ -159,35 +95,33 @@ int Host::apply_complete(const Worker* recorder, const PromiseId& id, const std:
 
 bool Host::complete_as(const Worker* recorder, const PromiseId& id, const std::uint8_t* data, std::size_t len) {
   check_payload_size(len);
-  State state;
+  auto& store = *store_;
+  State state = State::gone;
   SyncTicket ticket;
-  if (!memory_) {
-    // Durable completions share fsyncs with concurrent ones (group commit).
-    ticket = group_commit([&] { state = static_cast<State>(apply_complete(recorder, id, data, len)); });
+  if (!store.is_private()) {
+    // Durable completions share commits and syncs with concurrent ones (group commit).
+    const std::function<void()> change = [&] { state = static_cast<State>(apply_complete(recorder, id, data, len)); };
+    QueuedChange me{&change, nullptr, false, std::nullopt};
+    store.write_each(&me, 1);
+    if (me.error) std::rethrow_exception(me.error);
+    ticket = me.ticket;
   } else {
-    std::lock_guard lock(db_mu_);
-    if (!recorder && len <= kInlinePayload) {
-      // The common outside-party case in one atomic statement: it only matches a pending row,
-      // so exactly one completer changes it; a miss is told apart (false vs gone) afterwards.
-      const auto row = worker_row(id.worker_id);
-      bool changed = false;
-      if (row && id.oplog_idx != 0 && id.oplog_idx <= kMaxIdx) {
-        auto q = db_->cached("UPDATE oplog SET state = 1, payload = ?2 WHERE key = ?1 AND state = 0");
-        q->bind(1, promise_key(*row, id.oplog_idx)).bind_blob(2, data, len).exec();
-        changed = db_->changes() == 1;
-      }
-      state = changed ? State::pending : lookup(id).state;
+    std::lock_guard lock(store.mutex());
+    if (!recorder) {
+      // The common outside-party case as one atomic change that only a pending promise takes,
+      // so exactly one completer wins; a miss is told apart (false vs gone) afterwards.
+      state = store.complete_if_pending(id, data, len) ? State::pending : store.lookup(id).state;
     } else {
-      WriteTxn txn(*this);
+      Write write(store);
       state = static_cast<State>(apply_complete(recorder, id, data, len));
-      ticket = txn.commit();
+      ticket = write.commit();
     }
   }
   // After the commit: waiters see it at once.  On a FULL host they read it before it is
   // synced, and wait for the same sync as we do next (wal_sync.hpp).
-  if (state == State::pending) wake_all(id);
+  if (state == State::pending) store.wake_all(id);
   // Whatever the answer (true, false, or gone), it is durable before it is given.
-  wait_durable(ticket);
+  store.wait_durable(ticket);
   if (state == State::gone) throw not_found(id);
   return state == State::pending;
 }
@@ -214,14 +148,14 @@ OplogEntry observed_entry(OplogKind kind, const PromiseId& id, State state, std:
 
 // A host-level poll or await's look at a promise: it writes nothing, so a read transaction is
 // enough.  A completion or deletion it finds may not be synced yet: the ticket says what to wait
-// for before handing it out (db_mu_ held).
+// for before handing it out (the store's mutex held).
 Host::State Host::read_state(const PromiseId& id, std::optional<Bytes>& out, SyncTicket& ticket) {
-  sql::Txn txn(*db_, sql::Txn::read);
+  Read read(*store_);
   Bytes payload;
-  const auto state = lookup(id, &payload).state;
-  txn.commit();  // the cached COMMIT; the destructor's ROLLBACK is parsed on every call
+  const auto state = store_->lookup(id, &payload).state;
+  read.end();
   if (state == State::completed) out = std::move(payload);
-  if (state != State::pending) ticket = read_ticket(&id);
+  if (state != State::pending) ticket = store_->read_ticket(&id);
   return state;
 }
 
@@ -231,17 +165,19 @@ Host::State Host::look(const Worker* recorder, OplogKind kind, const PromiseId& 
   State state;
   SyncTicket ticket;
   {
-    std::lock_guard lock(db_mu_);
+    std::lock_guard lock(store_->mutex());
     if (!recorder) {
       state = read_state(id, out, ticket);
     } else {
-      // A worker awaiting on a file looks without the write lock first, so that it does not
+      // A worker awaiting on a shared store looks without a write first, so that it does not
       // queue behind other writers on every check.
-      if (kind == OplogKind::await_promise && !memory_ && lookup(id).state == State::pending) return State::pending;
+      if (kind == OplogKind::await_promise && !store_->is_private() && store_->lookup(id).state == State::pending) {
+        return State::pending;
+      }
       state = observe(*recorder, kind, id, out, ticket);
     }
   }
-  wait_durable(ticket);
+  store_->wait_durable(ticket);
   if (state == State::gone) throw not_found(id);
   return state;
 }
@@ -253,16 +189,16 @@ std::optional<Bytes> Host::poll_as(const Worker* recorder, const PromiseId& id) 
 }
 
 // A worker's poll, or its await once the promise is no longer pending: reads the promise and
-// records what the worker saw.  On a file this is one write transaction; in memory nobody else
-// can touch the database while db_mu_ is held, and the one INSERT is atomic by itself.  An
+// records what the worker saw.  On a shared store this is one write; on a private one nobody
+// else can touch it while its mutex is held, and the one append is atomic by itself.  An
 // await of a pending promise writes nothing (it keeps waiting).  Completed payloads are never
 // removed (deletion leaves a tombstone), so a recorded payload stays readable for replay.
 Host::State Host::observe(const Worker& recorder, OplogKind kind, const PromiseId& id, std::optional<Bytes>& out,
                           SyncTicket& ticket) {
-  std::optional<WriteTxn> txn;
-  if (!memory_) txn.emplace(*this);
+  std::optional<Write> txn;
+  if (!store_->is_private()) txn.emplace(*store_);
   Bytes payload;
-  const auto l = lookup(id, &payload);
+  const auto l = store_->lookup(id, &payload);
   if (l.state == State::pending && kind == OplogKind::await_promise) return l.state;  // rolls back
   if (l.state == State::completed) out = std::move(payload);
   auto entry = observed_entry(kind, id, l.state, l.key, out ? &*out : nullptr);
@@ -282,40 +218,39 @@ Bytes Host::await_as(const Worker* recorder, const PromiseId& id, Timeout timeou
   using clock = std::chrono::steady_clock;
   // A negative timeout waits forever, and so does one too long for the clock (deadline.hpp).
   const auto deadline = timeout.count() < 0 ? clock::time_point::max() : deadline_after(clock::now(), timeout);
-  const auto fallback = std::chrono::microseconds(options_.fallback_poll_us);
+  auto& store = *store_;
+  const auto fallback = store.recheck_interval();
   for (;;) {
     // Read the generation before checking, so a completion between check and wait is not lost.
-    const auto seen = wake_generation(id);
+    const auto seen = store.wake_generation(id);
     if (auto done = try_finish_await(recorder, id)) return std::move(*done);
     const auto now = clock::now();
     if (now >= deadline) {
       throw Error(Errc::timeout, "timed out awaiting promise " + id.to_string() + " after " +
                                      std::to_string(timeout.count()) + " ms");
     }
-    // In memory only this process can complete it; a file may also be changed by writers that
-    // do not ring the doorbell, which the fallback re-check catches.
+    // A private store is changed only by this process; a shared one may also be changed by
+    // writers whose wake-up does not reach us, which the periodic re-check catches.
     auto until = deadline;
-    if (!memory_ && deadline - now > fallback) until = now + fallback;
-    wait_for_change(id, seen, until);
+    if (!store.is_private() && deadline - now > fallback) until = now + fallback;
+    store.wait_for_change(id, seen, until);
   }
 }
 
 // ---------------------------------------------------------------- delete
 
 void Host::remove_as(const Worker* recorder, const PromiseId& id) {
+  auto& store = *store_;
   State state;
   SyncTicket ticket;
   {
-    std::lock_guard lock(db_mu_);
-    WriteTxn txn(*this);
-    const auto l = lookup(id);
+    std::lock_guard lock(store.mutex());
+    Write write(store);
+    const auto l = store.lookup(id);
     state = l.state;
     if (state != State::gone) {
-      // The row is the creating oplog entry, so it stays; a payload stays with it because
-      // another oplog entry may refer to it, and replay must still be able to return it.
-      auto q = db_->cached("UPDATE oplog SET state = 2 WHERE key = ?1");
-      q->bind(1, l.key).exec();
-      note_changed(id);
+      store.set_deleted(l.key);
+      store.note_changed(id);
     }
     if (recorder) {
       OplogEntry entry;
@@ -324,10 +259,10 @@ void Host::remove_as(const Worker* recorder, const PromiseId& id) {
       append_as(*recorder, entry);
     }
     if (state == State::gone && !recorder) return;  // nothing to write
-    ticket = txn.commit();
+    ticket = write.commit();
   }
-  if (state != State::gone) wake_all(id);  // waiters learn it is gone
-  wait_durable(ticket);
+  if (state != State::gone) store.wake_all(id);  // waiters learn it is gone
+  store.wait_durable(ticket);
 }
 
 // ---------------------------------------------------------------- the two faces
@@ -352,7 +287,7 @@ SyncTicket Host::commit_many(std::vector<Completion>& batch) {
   std::vector<QueuedChange> queued;
   queued.reserve(changes.size());
   for (const auto& change : changes) queued.push_back(QueuedChange{&change, nullptr, false, std::nullopt});
-  group_commit_each(queued.data(), queued.size());
+  store_->write_each(queued.data(), queued.size());
   for (std::size_t i = 0; i < batch.size(); ++i) {
     if (queued[i].error) {
       batch[i].error = queued[i].error;
@@ -360,7 +295,7 @@ SyncTicket Host::commit_many(std::vector<Completion>& batch) {
       batch[i].error = std::make_exception_ptr(not_found(batch[i].id));
     } else {
       batch[i].completed = states[i] == State::pending;
-      if (batch[i].completed) wake_all(batch[i].id);
+      if (batch[i].completed) store_->wake_all(batch[i].id);
     }
   }
   // One ticket: the changes were queued together, so they share one commit.
@@ -370,7 +305,7 @@ SyncTicket Host::commit_many(std::vector<Completion>& batch) {
 void Host::settle_many(std::vector<Completion>& batch, const SyncTicket& ticket) {
   // Every answer, whatever it is, is durable before it is given.
   try {
-    wait_durable(ticket);
+    store_->wait_durable(ticket);
   } catch (...) {
     for (auto& c : batch) {
       c.error = std::current_exception();
@@ -399,27 +334,27 @@ PromiseId Worker::create_promise() {
   OplogEntry entry;
   SyncTicket ticket;
   {
-    std::lock_guard lock(h.db_mu_);
+    std::lock_guard lock(h.store_->mutex());
     if (auto e = replay({OplogKind::create_promise})) return std::move(*e->promise);
-    // In memory the one INSERT (entry and pending promise in one row) is atomic by itself; a
-    // file needs the transaction so that the index it reads stays the last one.
-    std::optional<Host::WriteTxn> txn;
-    if (!h.memory_) txn.emplace(h);
+    // On a private store the one append (entry and pending promise) is atomic by itself; a
+    // shared one needs the write so that the index it reads stays the last one.
+    std::optional<Host::Write> txn;
+    if (!h.store_->is_private()) txn.emplace(*h.store_);
     entry.kind = OplogKind::create_promise;
     // The promise's id is the index of the entry that creates it.
-    entry.idx = h.next_index(row_);
-    if (entry.idx > kMaxIdx) throw Error(Errc::internal, "worker " + id_.to_string() + " has exhausted its oplog indexes");
+    entry.idx = h.store_->next_index(row_);
+    if (entry.idx > kMaxIndex) throw Error(Errc::internal, "worker " + id_.to_string() + " has exhausted its oplog indexes");
     entry.promise = PromiseId{id_, entry.idx};
     h.append_as(*this, entry);
     if (txn) ticket = txn->commit();
   }
-  h.wait_durable(ticket);
+  h.store_->wait_durable(ticket);
   return *entry.promise;
 }
 
 bool Worker::complete_promise(const PromiseId& id, const std::uint8_t* data, std::size_t len) {
   {
-    std::lock_guard lock(host_->db_mu_);
+    std::lock_guard lock(host_->store_->mutex());
     if (auto e = replay({OplogKind::complete_promise, &id, data, len})) {
       if (e->status != 0) throw recorded_error(*e);
       return e->result_flag;
@@ -430,7 +365,7 @@ bool Worker::complete_promise(const PromiseId& id, const std::uint8_t* data, std
 
 std::optional<Bytes> Worker::poll_promise(const PromiseId& id) {
   {
-    std::lock_guard lock(host_->db_mu_);
+    std::lock_guard lock(host_->store_->mutex());
     if (auto e = replay({OplogKind::poll_promise, &id})) {
       if (e->status != 0) throw recorded_error(*e);
       if (!e->result_flag) return std::nullopt;
@@ -446,7 +381,7 @@ Bytes Worker::await_promise(const PromiseId& id, Timeout timeout) {
                                      ": only the worker that created a promise may await it");
   }
   {
-    std::lock_guard lock(host_->db_mu_);
+    std::lock_guard lock(host_->store_->mutex());
     if (auto e = replay({OplogKind::await_promise, &id})) {
       if (e->status != 0) throw recorded_error(*e);
       return recorded_payload(*e);
@@ -457,7 +392,7 @@ Bytes Worker::await_promise(const PromiseId& id, Timeout timeout) {
 
 void Worker::delete_promise(const PromiseId& id) {
   {
-    std::lock_guard lock(host_->db_mu_);
+    std::lock_guard lock(host_->store_->mutex());
     if (replay({OplogKind::delete_promise, &id})) return;
   }
   host_->remove_as(this, id);
@@ -468,16 +403,16 @@ std::uint64_t Worker::get_oplog_index() {
   std::uint64_t idx;
   SyncTicket ticket;
   {
-    std::lock_guard lock(h.db_mu_);
+    std::lock_guard lock(h.store_->mutex());
     if (auto e = replay({OplogKind::get_oplog_index})) return e->idx;
-    std::optional<Host::WriteTxn> txn;
-    if (!h.memory_) txn.emplace(h);
+    std::optional<Host::Write> txn;
+    if (!h.store_->is_private()) txn.emplace(*h.store_);
     OplogEntry entry;
     entry.kind = OplogKind::get_oplog_index;
     idx = h.append_as(*this, entry);
     if (txn) ticket = txn->commit();
   }
-  h.wait_durable(ticket);
+  h.store_->wait_durable(ticket);
   return idx;
 }
 
@@ -496,7 +431,7 @@ void check_recorded_call(OplogKind kind, std::string_view function) {
 std::optional<Worker::Recorded> Worker::replay_call(OplogKind kind, std::string_view function, const std::uint8_t* data,
                                                     std::size_t len) {
   check_recorded_call(kind, function);
-  std::lock_guard lock(host_->db_mu_);
+  std::lock_guard lock(host_->store_->mutex());
   auto e = replay({kind, nullptr, data, len, function});
   if (!e) return std::nullopt;
   return Recorded{e->idx, std::move(e->data)};
@@ -510,13 +445,13 @@ std::uint64_t Worker::record_call(OplogKind kind, std::string_view function, con
   std::uint64_t idx;
   SyncTicket ticket;
   {
-    std::lock_guard lock(h.db_mu_);
+    std::lock_guard lock(h.store_->mutex());
     if (replay_next_ != 0) {
       throw Error(Errc::invalid, "worker " + id_.to_string() + " is replaying its oplog (at index " +
                                      std::to_string(replay_next_) + "): a call is recorded only once it is live");
     }
-    std::optional<Host::WriteTxn> txn;
-    if (!h.memory_) txn.emplace(h);
+    std::optional<Host::Write> txn;
+    if (!h.store_->is_private()) txn.emplace(*h.store_);
     OplogEntry entry;
     entry.kind = kind;
     entry.function.assign(function);
@@ -527,7 +462,7 @@ std::uint64_t Worker::record_call(OplogKind kind, std::string_view function, con
     idx = h.append_as(*this, entry);
     if (txn) ticket = txn->commit();
   }
-  h.wait_durable(ticket);
+  h.store_->wait_durable(ticket);
   return idx;
 }
 

@@ -55,13 +55,14 @@ std::string describe(const OplogEntry& e, bool with_hash) {
                   with_hash ? std::optional<std::uint64_t>(e.payload_hash) : std::nullopt, e.function);
 }
 
-// Recorded entries read per query.
+// Recorded entries read per query, and the largest payload read along with them.
 constexpr std::uint64_t kBatch = 256;
+constexpr std::size_t kAheadPayload = 4096;
 
 }  // namespace
 
 void Worker::start_replay() {
-  replay_end_ = host_->last_index(row_);
+  replay_end_ = host_->store_->last_index(row_);
   last_seen_ = replay_end_;  // a restart takes the oplog as it is now, whoever wrote it
   replay_next_ = replay_end_ >= 2 ? 2 : 0;  // entry 1 is the worker's creation
   ahead_.clear();
@@ -69,57 +70,49 @@ void Worker::start_replay() {
 }
 
 bool Worker::is_replaying() {
-  std::lock_guard lock(host_->db_mu_);
+  std::lock_guard lock(host_->store_->mutex());
   return replay_next_ != 0;
 }
 
 std::uint64_t Worker::oplog_position() {
-  std::lock_guard lock(host_->db_mu_);
-  return replay_next_ != 0 ? replay_next_ - 1 : host_->last_index(row_);
+  std::lock_guard lock(host_->store_->mutex());
+  return replay_next_ != 0 ? replay_next_ - 1 : host_->store_->last_index(row_);
 }
 
 void Worker::restart() {
   SyncTicket ticket;
   {
-    std::lock_guard lock(host_->db_mu_);
+    std::lock_guard lock(host_->store_->mutex());
     start_replay();
-    if (replay_end_ >= 2) ticket = host_->read_ticket(nullptr);  // as in Host::open_worker
+    if (replay_end_ >= 2) ticket = host_->store_->read_ticket(nullptr);  // as in Host::open_worker
   }
-  host_->wait_durable(ticket);
+  host_->store_->wait_durable(ticket);
 }
 
 void Worker::read_ahead() {
   const auto from = replay_next_;
   const auto to = std::min(replay_end_, from + kBatch - 1);
   // A promise created in the previous batch may still be polled or awaited in this one.
-  const auto keep = promise_key(row_, from > kBatch ? from - kBatch : 0);
+  const std::uint64_t keep = from > kBatch ? from - kBatch : 0;
   ahead_payloads_.erase(ahead_payloads_.begin(),
                         std::lower_bound(ahead_payloads_.begin(), ahead_payloads_.end(), keep,
-                                         [](const auto& p, std::int64_t k) { return p.first < k; }));
-  // One statement for the batch.  Payloads live on the rows of create-promise entries (the
-  // promise each one created; kept after deletion).  Those up to 4 KiB come along, which bounds
-  // what a worker holds ahead; larger ones are read when a call that returned one is replayed.
-  auto q = host_->db_->cached(
-      "SELECT key, kind, entry, CASE WHEN length(payload) <= 4096 THEN payload END "
-      "FROM oplog WHERE key BETWEEN ?1 AND ?2 ORDER BY key");
-  q->bind(1, promise_key(row_, from)).bind(2, promise_key(row_, to));
-  while (q->step()) {
-    const auto key = q->int64(0);
-    ahead_.push_back(decode_entry(q->blob(2), q->bytes(2), static_cast<int>(q->int64(1)),
-                                  static_cast<std::uint64_t>(key) & kMaxIndex));
-    if (!q->is_null(3)) {
-      const auto* data = static_cast<const char*>(q->blob(3));
-      ahead_payloads_.emplace_back(key, std::string(data ? data : "", q->bytes(3)));
-    }
-  }
+                                         [](const auto& p, std::uint64_t k) { return p.first < k; }));
+  // One read for the batch.  Payloads up to 4 KiB come along, which bounds what a worker holds
+  // ahead; larger ones are read when a call that returned one is replayed.
+  host_->store_->read_entries(row_, from, to, kAheadPayload, ahead_, ahead_payloads_);
 }
 
 Bytes Worker::recorded_payload(const OplogEntry& e) {
-  const auto it = std::lower_bound(ahead_payloads_.begin(), ahead_payloads_.end(), e.payload_id,
-                                   [](const auto& p, std::int64_t k) { return p.first < k; });
-  if (it == ahead_payloads_.end() || it->first != e.payload_id) return host_->read_recorded_payload(e.payload_id);
-  // A copy the caller owns: a promise may be polled and awaited, each returning its payload.
-  return copy_bytes(it->second);
+  // Read ahead are the payloads of this worker's own promises, by index; a poll of another
+  // worker's promise reads its recorded payload from the store.
+  if (e.promise && e.promise->worker_id == id_) {
+    const auto idx = e.promise->oplog_idx;
+    const auto it = std::lower_bound(ahead_payloads_.begin(), ahead_payloads_.end(), idx,
+                                     [](const auto& p, std::uint64_t k) { return p.first < k; });
+    // A copy the caller owns: a promise may be polled and awaited, each returning its payload.
+    if (it != ahead_payloads_.end() && it->first == idx) return copy_bytes(it->second);
+  }
+  return host_->store_->read_recorded_payload(e.payload_id);
 }
 
 std::optional<OplogEntry> Worker::replay(const Call& call) {

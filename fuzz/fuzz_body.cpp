@@ -1,4 +1,4 @@
-// Fuzz target: the completion body parser (core/http_body.hpp), differentially against
+// Fuzz target: the completion body parser (server/http_body.hpp), differentially against
 // nlohmann/json's DOM parser.  Invariant: the SAX parser accepts exactly the bodies that are a
 // JSON object with an unsigned 64-bit "oplogIdx" and a "data" array of integers 0..255, each
 // field once, and then gives the same values; every rejection has a message.
@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "http_body.hpp"
+#include "server/http_body.hpp"
 
 namespace {
 

@@ -115,7 +115,7 @@ constexpr const char* kAwaitMs = "10000";
 constexpr double kWokeWithinMs = 2000.0;
 
 // Completes a pending promise as a program without golem-promise would: the same UPDATE the
-// core makes, on the row keyed (worker row << 40) | oplog index (core/schema.cpp), in a
+// core makes, on the row keyed (worker row << 40) | oplog index (store/sqlite/schema.cpp), in a
 // transaction of its own.  Rings no doorbell.
 void complete_raw(const std::string& db, const char* worker_name, std::uint64_t idx, const std::string& payload) {
   RawDb raw(db);

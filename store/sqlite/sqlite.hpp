@@ -9,7 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "error.hpp"
+#include "core/error.hpp"
 
 namespace gp::sql {
 

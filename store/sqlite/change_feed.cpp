@@ -9,7 +9,7 @@
 #include <string>
 
 #include "doorbell.hpp"
-#include "error.hpp"
+#include "core/error.hpp"
 
 namespace gp {
 

@@ -25,13 +25,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include "error.hpp"
-#include "host.hpp"
+#include "core/error.hpp"
+#include "core/host.hpp"
 #include "http_body.hpp"
 #include "http_codings.hpp"
-#include "http_connections.hpp"
-#include "ids.hpp"
-#include "printable.hpp"
+#include "connections.hpp"
+#include "core/ids.hpp"
+#include "core/printable.hpp"
 
 namespace gp {
 namespace {
@@ -291,7 +291,7 @@ std::optional<std::uint64_t> parse_u64(std::string_view text) {
 
 struct HttpServer::Impl final : RequestHandler {
   Impl(std::shared_ptr<Host> h, HttpServerOptions o)
-      : host(std::move(h)), options(std::move(o)), blocks(!host->is_memory()), server(*this, limits_of(options)) {}
+      : host(std::move(h)), options(std::move(o)), blocks(!host->is_private()), server(*this, limits_of(options)) {}
   ~Impl() override { stop(); }
 
   std::shared_ptr<Host> host;

@@ -22,7 +22,7 @@
 #include <memory>
 #include <string>
 
-#include "ids.hpp"
+#include "core/ids.hpp"
 
 namespace gp {
 

@@ -10,7 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "printable.hpp"
+#include "core/printable.hpp"
 
 namespace gp {
 

@@ -11,7 +11,7 @@
 #include <climits>
 #include <ctime>
 
-#include "oplog.hpp"
+#include "core/oplog.hpp"
 
 namespace gp {
 

@@ -1,4 +1,4 @@
-#include "http_connections.hpp"
+#include "connections.hpp"
 
 #include <fcntl.h>
 
@@ -23,7 +23,7 @@
 #include <system_error>
 #include <utility>
 
-#include "error.hpp"
+#include "core/error.hpp"
 
 namespace gp {
 

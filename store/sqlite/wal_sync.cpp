@@ -12,7 +12,7 @@
 #include <cstring>
 
 #include "doorbell.hpp"
-#include "error.hpp"
+#include "core/error.hpp"
 
 namespace gp {
 
