@@ -36,7 +36,7 @@ from typing import Any, Optional, Union
 
 from . import _json, _waits
 from ._current import current_worker
-from ._host import Host, Pollable, Worker
+from ._host import Host, Pollable, Worker, _host_await, _worker_await
 from ._ids import PromiseId
 from ._timeout import check_timeout
 # The machinery lives one layer down (_waits), where the host layer reaches it too.
@@ -44,29 +44,13 @@ from ._waits import SCAN_PACE as SCAN_PACE, TICK_SECONDS as TICK_SECONDS, _Waite
 
 __all__ = ["await_promise", "await_promise_json", "wait_ready", "waiting_count", "TICK_SECONDS"]
 
-def _promise_id(promise_id: Union[PromiseId, str]) -> PromiseId:
-    if isinstance(promise_id, str):
-        return PromiseId.parse(promise_id)
-    if not isinstance(promise_id, PromiseId):
-        raise TypeError(f"promise_id must be a PromiseId or str, not {type(promise_id).__name__}")
-    return promise_id
-
-
 async def worker_await(worker: Worker, promise_id: Union[PromiseId, str], timeout: Optional[float]) -> bytes:
     """The worker's asyncio await itself: what :meth:`Worker.await_promise_async` runs.
 
     :func:`await_promise` goes through that method rather than here, so a Worker subclass that
     overrides it (``golem_promise.testing.check_replay``'s) sees every asyncio await.
     """
-    pid = _promise_id(promise_id)
-    check_timeout(timeout)
-    return await _waits.worker_await(worker._handle, worker.host._handle, pid, timeout)
-
-
-async def _host_await(host: Host, promise_id: Union[PromiseId, str], timeout: Optional[float]) -> bytes:
-    pid = _promise_id(promise_id)
-    check_timeout(timeout)
-    return await _waits.host_await(host._handle, pid, timeout)
+    return await _worker_await(worker, promise_id, timeout)
 
 
 async def await_promise(
