@@ -42,6 +42,8 @@ GP_API const char* gp_errstr(int code) {
     case GP_ENONDETERMINISM: return "GP_ENONDETERMINISM: host call differs from the recorded oplog";
     case GP_EWORKERNOTFOUND: return "GP_EWORKERNOTFOUND: worker not found";
     case GP_ECONFLICT: return "GP_ECONFLICT: another handle of the worker appended to its oplog";
+    case GP_ELISTEN: return "GP_ELISTEN: cannot listen on the address";
+    case GP_ENOENTRY: return "GP_ENOENTRY: no such oplog entry";
     case GP_EINTERNAL: return "GP_EINTERNAL: internal error";
     default: return "unknown status code";
   }

@@ -57,6 +57,7 @@ extern "C" {
 GP_API int gp_uuid_parse(gp_uuid_t* out, const char* text) {
   return guard([&] {
     require(out, "out");
+    *out = gp_uuid_t{};  // what a failure leaves
     *out = to_c(gp::Uuid::parse(require(text, "text")));
   });
 }
@@ -64,6 +65,7 @@ GP_API int gp_uuid_parse(gp_uuid_t* out, const char* text) {
 GP_API int gp_uuid_format(char* out, size_t out_size, const gp_uuid_t* uuid) {
   return guard([&] {
     require(out, "out");
+    if (out_size) out[0] = '\0';  // what a failure leaves
     write_text(out, out_size, to_core(*require(uuid, "uuid")).to_string());
   });
 }
@@ -75,6 +77,7 @@ GP_API int gp_worker_name_validate(const char* name) {
 GP_API int gp_worker_id_make(gp_worker_id_t* out, const gp_uuid_t* component_id, const char* worker_name) {
   return guard([&] {
     require(out, "out");
+    *out = gp_worker_id_t{};  // what a failure leaves
     const std::string name = require(worker_name, "worker_name");
     gp::validate_worker_name(name);
     *out = to_c(gp::WorkerId{to_core(*require(component_id, "component_id")), name});
@@ -84,6 +87,7 @@ GP_API int gp_worker_id_make(gp_worker_id_t* out, const gp_uuid_t* component_id,
 GP_API int gp_worker_id_parse(gp_worker_id_t* out, const char* text) {
   return guard([&] {
     require(out, "out");
+    *out = gp_worker_id_t{};  // what a failure leaves
     *out = to_c(gp::WorkerId::parse(require(text, "text")));
   });
 }
@@ -91,6 +95,7 @@ GP_API int gp_worker_id_parse(gp_worker_id_t* out, const char* text) {
 GP_API int gp_worker_id_format(char* out, size_t out_size, const gp_worker_id_t* worker_id) {
   return guard([&] {
     require(out, "out");
+    if (out_size) out[0] = '\0';  // what a failure leaves
     write_text(out, out_size, to_core(*require(worker_id, "worker_id")).to_string());
   });
 }
@@ -98,6 +103,7 @@ GP_API int gp_worker_id_format(char* out, size_t out_size, const gp_worker_id_t*
 GP_API int gp_promise_id_parse(gp_promise_id_t* out, const char* text) {
   return guard([&] {
     require(out, "out");
+    *out = gp_promise_id_t{};  // what a failure leaves
     *out = to_c(gp::PromiseId::parse(require(text, "text")));
   });
 }
@@ -105,6 +111,7 @@ GP_API int gp_promise_id_parse(gp_promise_id_t* out, const char* text) {
 GP_API int gp_promise_id_format(char* out, size_t out_size, const gp_promise_id_t* promise_id) {
   return guard([&] {
     require(out, "out");
+    if (out_size) out[0] = '\0';  // what a failure leaves
     write_text(out, out_size, to_core(*require(promise_id, "promise_id")).to_string());
   });
 }

@@ -1,4 +1,7 @@
-// gp_server_*: the HTTP completion endpoint (core/http_server.hpp) started and stopped from C.
+// gp_server_*: the HTTP completion endpoint (server/http_server.hpp) started and stopped from C.
+#include <cstddef>
+#include <cstring>
+
 #include "common.hpp"
 #include "server/http_server.hpp"
 
@@ -9,6 +12,20 @@ struct gp_server {
 using namespace gp::capi;
 
 extern "C" {
+
+GP_API int gp_server_options_init(gp_server_options_t* opts, unsigned int version) {
+  return guard([&] {
+    require(opts, "opts");
+    if (version < 1 || version > GP_SERVER_OPTIONS_VERSION) {
+      throw gp::Error(gp::Errc::invalid, "gp_server_options_init: version must be 1.." +
+                                             std::to_string(GP_SERVER_OPTIONS_VERSION) + ", got " + std::to_string(version));
+    }
+    // A version-1 caller's struct ends before request_timeout_ms: write only what it has.
+    const std::size_t size = version == 1 ? offsetof(gp_server_options_t, request_timeout_ms) : sizeof *opts;
+    std::memset(static_cast<void*>(opts), 0, size);
+    opts->version = version;
+  });
+}
 
 GP_API int gp_server_start(gp_server** out, gp_host* host, const gp_server_options_t* opts) {
   return guard([&] {

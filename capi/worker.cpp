@@ -52,6 +52,7 @@ GP_API void gp_worker_close(gp_worker** worker) {
 GP_API int gp_worker_get_id(gp_worker_id_t* out, const gp_worker* worker) {
   return guard([&] {
     require(out, "out");
+    *out = gp_worker_id_t{};  // what a failure leaves
     *out = to_c(require(worker, "worker")->impl->id());
   });
 }

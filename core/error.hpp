@@ -22,6 +22,8 @@ enum class Errc : int {
   non_determinism = -11,
   worker_not_found = -12,
   conflict = -13,
+  listen = -14,     // a server could not listen on its address
+  no_entry = -15,   // an oplog has no entry at that index
   internal = -99,
 };
 

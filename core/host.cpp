@@ -103,8 +103,8 @@ OplogEntry Host::oplog_read(const WorkerId& id, std::uint64_t idx) {
     try {
       e = store_->read_entry(*row, idx);
     } catch (const Error& err) {
-      if (err.code() != Errc::not_found) throw;
-      throw Error(Errc::not_found, "worker " + id.to_string() + " has no oplog entry " + std::to_string(idx));
+      if (err.code() != Errc::no_entry) throw;
+      throw Error(Errc::no_entry, "worker " + id.to_string() + " has no oplog entry " + std::to_string(idx));
     }
     ticket = store_->read_ticket(nullptr);
   }

@@ -53,6 +53,10 @@ class Host : public std::enable_shared_from_this<Host> {
   [[nodiscard]] SyncTicket commit_many(std::vector<Completion>& batch);
   void settle_many(std::vector<Completion>& batch, const SyncTicket& ticket);
   std::optional<Bytes> poll(const PromiseId& id);
+  // poll into the caller's memory: nullopt while pending, else the payload's length, and the
+  // bytes are in dst[0..length) when the length is at most cap (else nothing was copied).
+  // Throws Error(not_found) if the promise is gone.
+  std::optional<std::size_t> read_payload(const PromiseId& id, std::uint8_t* dst, std::size_t cap);
   Bytes await(const PromiseId& id, Timeout timeout);
   void remove(const PromiseId& id);
 

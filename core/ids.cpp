@@ -13,15 +13,19 @@ namespace gp {
 
 Uuid Uuid::parse(std::string_view text) {
   // Boost also takes braces and undashed forms; Golem's text form is exactly the dashed one.
-  bool shape_ok = text.size() == 36;
-  for (std::size_t i = 0; shape_ok && i < text.size(); ++i) {
+  // Hex digits may be upper case (RFC 4122: case-insensitive on input); to_string is lower case.
+  if (text.size() != 36) {
+    throw Error(Errc::invalid, "invalid UUID " + quoted(text) + ": expected 36 characters (8-4-4-4-12 hex digits), got " +
+                                   std::to_string(text.size()));
+  }
+  for (std::size_t i = 0; i < text.size(); ++i) {
     const bool dash_pos = i == 8 || i == 13 || i == 18 || i == 23;
     const char c = text[i];
-    shape_ok = dash_pos ? c == '-' : std::isxdigit(static_cast<unsigned char>(c)) != 0;
-  }
-  if (!shape_ok) {
-    throw Error(Errc::invalid, "invalid UUID " + quoted(text) +
-                                   ": expected 36 characters like 8-4-4-4-12 hex digits");
+    if (dash_pos ? c != '-' : std::isxdigit(static_cast<unsigned char>(c)) == 0) {
+      throw Error(Errc::invalid, "invalid UUID " + quoted(text) + ": character " + std::to_string(i + 1) + " (" +
+                                     quoted(text.substr(i, 1)) + ") should be " +
+                                     (dash_pos ? "'-' (8-4-4-4-12 hex digits)" : "a hex digit"));
+    }
   }
   boost::uuids::uuid u;
   try {
@@ -84,6 +88,11 @@ PromiseId PromiseId::parse(std::string_view text) {
   if (idx_text.empty() || res.ec != std::errc() || res.ptr != last) {
     throw Error(Errc::invalid, "invalid promise id " + quoted(text) + ": oplog index " +
                                    quoted(idx_text) + " is not an unsigned 64-bit integer");
+  }
+  // One text per index, so that an id's text can be a key: no leading zeros ("7", not "007").
+  if (idx_text.size() > 1 && idx_text.front() == '0') {
+    throw Error(Errc::invalid, "invalid promise id " + quoted(text) + ": oplog index " + quoted(idx_text) +
+                                   " has a leading zero (its text is " + quoted(std::to_string(idx)) + ")");
   }
   PromiseId out;
   out.worker_id = WorkerId::parse(text.substr(0, slash));

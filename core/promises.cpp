@@ -182,6 +182,29 @@ Host::State Host::look(const Worker* recorder, OplogKind kind, const PromiseId& 
   return state;
 }
 
+std::optional<std::size_t> Host::read_payload(const PromiseId& id, std::uint8_t* dst, std::size_t cap) {
+  auto& store = *store_;
+  State state;
+  std::size_t len = 0;
+  SyncTicket ticket;
+  {
+    std::lock_guard lock(store.mutex());
+    Read read(store);
+    const auto l = store.lookup(id);
+    state = l.state;
+    if (state == State::completed) {
+      len = store.payload_length(l.key);
+      if (dst && len <= cap) store.read_payload(l.key, 0, dst, len);
+    }
+    read.end();
+    if (state != State::pending) ticket = store.read_ticket(&id);
+  }
+  store.wait_durable(ticket);  // what it saw is durable before it is handed out
+  if (state == State::gone) throw not_found(id);
+  if (state == State::pending) return std::nullopt;
+  return len;
+}
+
 std::optional<Bytes> Host::poll_as(const Worker* recorder, const PromiseId& id) {
   std::optional<Bytes> out;
   look(recorder, OplogKind::poll_promise, id, out);

@@ -119,6 +119,10 @@ class Store {
   virtual void set_deleted(std::int64_t key) = 0;
   // The payload recorded at key, whatever the promise's state; Error(corrupt) if it is missing.
   virtual Bytes read_recorded_payload(std::int64_t key) = 0;
+  // A payload streamed out into the caller's memory: the length of the one at key, and n bytes
+  // of it from offset into dst (within the length).  Error(corrupt) if it is missing.
+  virtual std::size_t payload_length(std::int64_t key) = 0;
+  virtual void read_payload(std::int64_t key, std::size_t offset, std::uint8_t* dst, std::size_t n) = 0;
   // The state changed in the current write: what durability tracking needs to know.
   virtual void note_changed(const PromiseId& id) = 0;
 

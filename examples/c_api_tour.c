@@ -36,7 +36,8 @@ int main(void) {
 
     /* A host: ":memory:" here, a file path for a durable host shared by processes.  Options
      * structs start with their version; fields left zero take their defaults. */
-    gp_host_options_t host_opts = {.version = GP_HOST_OPTIONS_VERSION, .busy_timeout_ms = 2000};
+    gp_host_options_t host_opts = GP_HOST_OPTIONS_INIT;
+    host_opts.busy_timeout_ms = 2000;
     gp_host *host = NULL;
     CHECK(gp_host_open(&host, ":memory:", &host_opts));
 
@@ -140,7 +141,8 @@ int main(void) {
     printf("after delete: %s\n", gp_errstr(GP_ENOTFOUND));
 
     /* The HTTP completion endpoint, on an ephemeral port of 127.0.0.1. */
-    gp_server_options_t server_opts = {.version = GP_SERVER_OPTIONS_VERSION, .threads = 2};
+    gp_server_options_t server_opts = GP_SERVER_OPTIONS_INIT;
+    server_opts.threads = 2;
     gp_server *server = NULL;
     char url[GP_SERVER_URL_SIZE];
     CHECK(gp_server_start(&server, host, &server_opts));

@@ -13,6 +13,14 @@
  *  - Output parameters come first and are named out.  What a caller receives through an out
  *    parameter it owns and releases with the matching gp_*_free / gp_*_close.  Free and close
  *    functions accept NULL (and a pointer to NULL) and do nothing then.
+ *  - A failing call leaves every out parameter it was given (non-NULL) empty: handles NULL,
+ *    numbers and flags 0, gp_bytes_t {NULL, 0}, id structs zeroed, text buffers "" (when
+ *    their size is not 0).  So nothing needs freeing after a failure, and a value from an
+ *    earlier call is never mistaken for a new one.  (gp_promise_poll_many: see there.)
+ *  - Text of ids: gp_*_format writes the canonical text, and gp_*_parse accepts exactly the
+ *    canonical texts, except that a UUID's hex digits may be upper case (RFC 4122; formatted
+ *    lower case).  So the formatted text of an id is a sound map key: an oplog index has one
+ *    text ("7", never "007").
  *  - Input buffers and strings are copied; the library never keeps a caller's pointer.
  *  - No exception or C++ error crosses this boundary; NULL or malformed arguments give
  *    GP_EINVAL, never a crash.
@@ -72,18 +80,24 @@ GP_API unsigned gp_version_number(void);
 #define GP_ENONDETERMINISM -11   /**< replay: a host call differs from the recorded one */
 #define GP_EWORKERNOTFOUND -12   /**< the worker does not exist in this host */
 #define GP_ECONFLICT       -13   /**< another handle of the same worker appended to its oplog */
+#define GP_ELISTEN         -14   /**< a server could not listen on its address (in use, unknown, not permitted) */
+#define GP_ENOENTRY        -15   /**< the worker's oplog has no entry at that index */
 #define GP_EINTERNAL       -99   /**< a bug in golem-promise; the message says where */
 
 /** Largest payload accepted, in bytes (900 MiB).  Golem sets no limit; SQLite caps a BLOB
- *  just under 1 GB, so we stop a little below that with GP_ETOOBIG. */
-#define GP_MAX_PAYLOAD ((size_t)900 * 1024 * 1024)
+ *  just under 1 GB, so we stop a little below that with GP_ETOOBIG.  An unsigned int constant
+ *  (no cast, so C++ hosts built with -Wold-style-cast take it as it is). */
+#define GP_MAX_PAYLOAD (900u * 1024u * 1024u)
 
 /** A static, human-readable name for a status code ("GP_ENOTFOUND: promise not found").
  *  Unknown codes give "unknown status code". Never NULL. */
 GP_API const char *gp_errstr(int code);
 
-/** The message of the last failing call on this thread; "" if none failed yet.  Borrowed:
- *  valid until the next gp_ call on this thread.  Never NULL. */
+/** The message of the last failing call on this thread; "" if none failed yet.  Never NULL.
+ *  Borrowed: valid until the next gp_ call on this thread that fails.  gp_errstr,
+ *  gp_last_error_message and gp_last_error_code never fail, so
+ *  `fprintf(stderr, "%s | %s\n", gp_errstr(rc), gp_last_error_message())` is safe.  A
+ *  successful call leaves the message as it was. */
 GP_API const char *gp_last_error_message(void);
 
 /** The status code of the last failing call on this thread (GP_OK if none). */
@@ -180,8 +194,10 @@ typedef struct gp_host gp_host;
 #define GP_SYNCHRONOUS_FULL   2   /**< durable across power loss (default for files) */
 #define GP_SYNCHRONOUS_NORMAL 1   /**< durable across process crashes only; faster */
 
-/** Options for gp_host_open.  Set version to GP_HOST_OPTIONS_VERSION; zero fields take
- *  their defaults, so `gp_host_options_t o = {GP_HOST_OPTIONS_VERSION};` is valid. */
+/** Options for gp_host_open.  Zero fields take their defaults.  Initialise with
+ *  `gp_host_options_t o = GP_HOST_OPTIONS_INIT;` or gp_host_options_init(&o,
+ *  GP_HOST_OPTIONS_VERSION) (both set every field, so strict builds with
+ *  -Wmissing-field-initializers accept them), then set the fields you want. */
 typedef struct gp_host_options_t {
     uint32_t version;
     /** GP_SYNCHRONOUS_FULL (default) or GP_SYNCHRONOUS_NORMAL; ignored for ":memory:". */
@@ -194,6 +210,13 @@ typedef struct gp_host_options_t {
 } gp_host_options_t;
 
 #define GP_HOST_OPTIONS_VERSION 1
+/** Every field of a gp_host_options_t of this version: the version, then defaults. */
+#define GP_HOST_OPTIONS_INIT {GP_HOST_OPTIONS_VERSION, 0, 0, 0}
+
+/** Sets *opts to the defaults of options version `version` (1..GP_HOST_OPTIONS_VERSION):
+ *  the version field set, every other field zero.  GP_EINVAL if opts is NULL or the version
+ *  is unknown (then *opts is unchanged). */
+GP_API int gp_host_options_init(gp_host_options_t *opts, unsigned int version);
 
 /**
  * Opens (creating if needed) the host database at path, or a private in-memory host for
@@ -233,6 +256,20 @@ GP_API int gp_host_poll_promise(gp_bytes_t *out, int *out_ready, gp_host *host,
  */
 GP_API int gp_host_await_promise(gp_bytes_t *out, gp_host *host,
                                  const gp_promise_id_t *promise_id, int64_t timeout_ms);
+
+/**
+ * gp_host_poll_promise into the caller's memory, without a library-allocated copy (as the
+ * outside party: not recorded).  If the promise is completed: *out_ready = 1 and *out_len = its
+ * payload's length, and when that length is at most cap the payload is copied to
+ * buf[0..*out_len); when it is larger nothing is copied (as snprintf: call again with a buffer of
+ * *out_len bytes).  buf may be NULL with cap 0: a size query.  If pending: *out_ready = 0,
+ * *out_len = 0.  GP_ENOTFOUND if the promise does not exist (or was deleted since a size query).
+ * A completed promise's payload never changes, so the length a size query gives stays right.
+ * Ownership: buf is the caller's before and after; the library writes only buf[0..*out_len)
+ * and keeps no pointer to it.
+ */
+GP_API int gp_host_read_payload(size_t *out_len, int *out_ready, gp_host *host, const gp_promise_id_t *promise_id,
+                                uint8_t *buf, size_t cap);
 
 /** Deletes the promise, pending or completed, waking its waiters with GP_ENOTFOUND.  Deleting
  *  a promise that does not exist is not an error (idempotent, as in Golem). */
@@ -536,9 +573,10 @@ GP_API void gp_promise_list_free(gp_promise_list_t *list);
 /** A running HTTP server bound to a host.  Opaque. */
 typedef struct gp_server gp_server;
 
-/** Default of gp_server_options_t.max_body_bytes: 64 MiB.  A JSON array of bytes takes up to
- *  4 bytes of text per payload byte, so this admits payloads of at least 16 MiB. */
-#define GP_SERVER_DEFAULT_MAX_BODY ((uint64_t)64 * 1024 * 1024)
+/** Default of gp_server_options_t.max_body_bytes: 64 MiB + 64 KiB.  A compact JSON array of
+ *  bytes takes at most 4 characters per payload byte ("255,"), so any payload of up to 16 MiB
+ *  fits, with 64 KiB for the rest of the body; spaces after the commas take more. */
+#define GP_SERVER_DEFAULT_MAX_BODY (UINT64_C(64) * 1024 * 1024 + UINT64_C(64) * 1024)
 /** Default of gp_server_options_t.threads (threads are started as requests need them). */
 #define GP_SERVER_DEFAULT_THREADS 64
 /** Default of gp_server_options_t.request_timeout_ms: 10 s. */
@@ -548,8 +586,9 @@ typedef struct gp_server gp_server;
 /** Bytes enough for any gp_server_url text plus NUL ("http://[" + 253 + "]:65535"). */
 #define GP_SERVER_URL_SIZE 272
 
-/** Options for gp_server_start.  Set version to GP_SERVER_OPTIONS_VERSION; zero fields take
- *  their defaults, so `gp_server_options_t o = {GP_SERVER_OPTIONS_VERSION};` is valid.  The
+/** Options for gp_server_start.  Zero fields (and NULL strings) take their defaults.
+ *  Initialise with `gp_server_options_t o = GP_SERVER_OPTIONS_INIT;` or
+ *  gp_server_options_init(&o, GP_SERVER_OPTIONS_VERSION), then set the fields you want.  The
  *  strings are copied by gp_server_start.  Version 1 ends at `threads`: a caller built against
  *  it passes the smaller struct, and the fields after it take their defaults.
  *
@@ -590,13 +629,21 @@ typedef struct gp_server_options_t {
 } gp_server_options_t;
 
 #define GP_SERVER_OPTIONS_VERSION 2
+/** Every field of a gp_server_options_t of this version: the version, then defaults. */
+#define GP_SERVER_OPTIONS_INIT {GP_SERVER_OPTIONS_VERSION, NULL, 0, NULL, 0, 0, 0, 0}
+
+/** Sets *opts to the defaults of options version `version` (1..GP_SERVER_OPTIONS_VERSION):
+ *  the version field set, every other field of that version zero or NULL; for version 1 only
+ *  the fields up to `threads` are written (a caller built against version 1 passes that
+ *  smaller struct).  GP_EINVAL if opts is NULL or the version is unknown (*opts unchanged). */
+GP_API int gp_server_options_init(gp_server_options_t *opts, unsigned int version);
 
 /**
  * Starts serving host over HTTP.  opts may be NULL for defaults.  The socket is bound and
  * accepting before this returns.  On success *out is a new handle that the caller stops and
  * frees with gp_server_stop; the server keeps the host open (gp_host_close may be called
- * while it runs).  GP_EIO with the reason in the message when the address cannot be bound
- * (port in use, unknown address); GP_EINVAL for bad options.
+ * while it runs).  GP_ELISTEN with the reason in the message when the address cannot be bound
+ * (port in use, unknown address, not permitted); GP_EINVAL for bad options.
  * Thread safety: the server answers requests on its own threads; the host may be used from
  * other threads meanwhile.
  */

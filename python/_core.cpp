@@ -800,6 +800,8 @@ PYBIND11_MODULE(_core, m) {
     m.attr("ENONDETERMINISM") = GP_ENONDETERMINISM;
     m.attr("EWORKERNOTFOUND") = GP_EWORKERNOTFOUND;
     m.attr("ECONFLICT") = GP_ECONFLICT;
+    m.attr("ELISTEN") = GP_ELISTEN;
+    m.attr("ENOENTRY") = GP_ENOENTRY;
     m.attr("EINTERNAL") = GP_EINTERNAL;
 
     m.attr("MAX_PAYLOAD") = static_cast<std::uint64_t>(GP_MAX_PAYLOAD);

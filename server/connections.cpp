@@ -551,7 +551,7 @@ std::uint16_t ConnectionServer::start(const std::string& address, std::uint16_t 
   error_code ec;
   tcp::resolver resolver(*st.iocs.front());
   const auto endpoints = resolver.resolve(address, std::to_string(port), tcp::resolver::passive, ec);
-  if (ec) throw Error(Errc::io, "cannot listen on " + where + ": " + ec.message());
+  if (ec) throw Error(Errc::listen, "cannot listen on " + where + ": " + ec.message());
   error_code last = net::error::host_not_found;
   for (const auto& entry : endpoints) {
     error_code e;
@@ -566,7 +566,7 @@ std::uint16_t ConnectionServer::start(const std::string& address, std::uint16_t 
     error_code ignored;
     st.acceptor.close(ignored);
   }
-  if (!st.acceptor.is_open()) throw Error(Errc::io, "cannot listen on " + where + ": " + last.message());
+  if (!st.acceptor.is_open()) throw Error(Errc::listen, "cannot listen on " + where + ": " + last.message());
   const auto bound = st.acceptor.local_endpoint(ec).port();
   st.accept();
   for (auto& ioc : st.iocs) {

@@ -19,7 +19,7 @@ struct HttpServerOptions {
   std::string address = "127.0.0.1";  // numeric IPv4/IPv6 address or host name to listen on
   std::uint16_t port = 0;             // 0 = an ephemeral port, readable with port()
   std::string token;                  // non-empty: every request needs "Authorization: Bearer <token>"
-  std::uint64_t max_body_bytes = 64ull * 1024 * 1024;  // larger request bodies get 413
+  std::uint64_t max_body_bytes = 64ull * 1024 * 1024 + 64 * 1024;  // larger get 413 (GP_SERVER_DEFAULT_MAX_BODY)
   int threads = 64;                   // most requests waiting for a file host at once (started as needed)
   int io_threads = 0;                 // threads serving the sockets; 0 = one per core
   int request_timeout_ms = 10'000;    // a request arrives whole, and its answer is taken, within this

@@ -43,6 +43,8 @@ from ._errors import (
     SchemaError,
     StorageError,
     WorkerConflict,
+    ListenError,
+    OplogEntryNotFound,
     WorkerNotFound,
 )
 from ._host import Host, OplogEntry, Server, Worker
@@ -99,6 +101,8 @@ __all__ = [
     "NonDeterminismError",
     "WorkerNotFound",
     "WorkerConflict",
+    "ListenError",
+    "OplogEntryNotFound",
     "InternalError",
     "LIBRARY_VERSION",
     "MAX_PAYLOAD",

@@ -20,6 +20,8 @@ __all__ = [
     "NonDeterminismError",
     "WorkerNotFound",
     "WorkerConflict",
+    "ListenError",
+    "OplogEntryNotFound",
     "InternalError",
     "error_from_status",
 ]
@@ -139,6 +141,18 @@ class WorkerConflict(GolemPromiseError):
     default_code = _core.ECONFLICT
 
 
+class ListenError(GolemPromiseError, OSError):
+    """A server could not listen on its address: port in use, unknown address, not permitted (``GP_ELISTEN``)."""
+
+    default_code = _core.ELISTEN
+
+
+class OplogEntryNotFound(GolemPromiseError, LookupError):
+    """The worker's oplog has no entry at that index (``GP_ENOENTRY``)."""
+
+    default_code = _core.ENOENTRY
+
+
 class InternalError(GolemPromiseError):
     """A bug in golem-promise; the message says where (``GP_EINTERNAL``)."""
 
@@ -160,6 +174,8 @@ _STATUS_TO_ERROR: Dict[int, Type[Exception]] = {
     _core.ENONDETERMINISM: NonDeterminismError,
     _core.EWORKERNOTFOUND: WorkerNotFound,
     _core.ECONFLICT: WorkerConflict,
+    _core.ELISTEN: ListenError,
+    _core.ENOENTRY: OplogEntryNotFound,
     _core.EINTERNAL: InternalError,
 }
 

@@ -441,7 +441,7 @@ class Host:
         Listens on ``host`` (default 127.0.0.1: local connections only) and ``port`` (0 = an
         ephemeral one; read it from ``Server.port`` / ``Server.url``).  With ``token`` set every
         request needs ``Authorization: Bearer <token>``, else 401.  ``max_body_bytes`` (default
-        64 MiB) bounds request bodies (413 beyond); ``threads`` (default 64, at most 1024,
+        64 MiB + 64 KiB: any payload up to 16 MiB) bounds request bodies (413 beyond); ``threads`` (default 64, at most 1024,
         started as needed) bound the GETs of a file host's promises waiting for its store at once
         (completions are committed in batches; connections are served by one I/O thread per
         core, however many are open).  A request must arrive whole
@@ -449,8 +449,8 @@ class Host:
         answer the client does not take in that time is abandoned), and a keep-alive connection
         closes after ``idle_timeout`` seconds without a request (default 2), so slow or silent
         clients hold a thread for a bounded time; both are more than 0 and at most 3600
-        (ValueError otherwise).  The socket is bound before this returns; StorageError if it
-        cannot be (port in use, unknown address).  Close the returned Server, or use it with
+        (ValueError otherwise).  The socket is bound before this returns; ListenError if it
+        cannot be (port in use, unknown address, not permitted).  Close the returned Server, or use it with
         ``with``.
         """
         return Server._start(

@@ -20,7 +20,7 @@ __all__ = [
     "MAX_TIMEOUT",
 ]
 
-#: Largest request body accepted when ``max_body_bytes`` is not given (64 MiB).
+#: Largest request body accepted when ``max_body_bytes`` is not given (64 MiB + 64 KiB: any payload up to 16 MiB in compact JSON).
 DEFAULT_MAX_BODY_BYTES: int = _core.SERVER_DEFAULT_MAX_BODY
 #: Most GETs of a file host's promises waiting for the store at once when ``threads`` is not given (threads start as needed).
 DEFAULT_THREADS: int = _core.SERVER_DEFAULT_THREADS

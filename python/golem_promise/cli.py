@@ -550,7 +550,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--token", default=None, help=f"require 'Authorization: Bearer TOKEN' (default ${TOKEN_ENV}; none if unset)"
     )
     p.add_argument(
-        "--max-body-bytes", type=_max_body_bytes, default=None, help="largest request body (default 64 MiB)"
+        "--max-body-bytes", type=_max_body_bytes, default=None, help="largest request body (default 64 MiB + 64 KiB: any 16 MiB payload)"
     )
     p.add_argument(
         "--threads", type=_threads, default=None, help=f"most GETs of a file host's promises waiting for the store at once (default {DEFAULT_THREADS}, at most {MAX_THREADS})"

@@ -65,8 +65,11 @@ std::unique_ptr<SqliteStore> SqliteStore::open(const std::string& path, const Sq
   if (options.synchronous != 1 && options.synchronous != 2) {
     throw Error(Errc::invalid, "synchronous must be GP_SYNCHRONOUS_FULL (2) or GP_SYNCHRONOUS_NORMAL (1)");
   }
-  if (options.busy_timeout_ms < 0 || options.fallback_poll_us <= 0) {
-    throw Error(Errc::invalid, "busy_timeout_ms must be >= 0 and fallback_poll_us > 0");
+  if (options.busy_timeout_ms < 0) {
+    throw Error(Errc::invalid, "busy_timeout_ms must be >= 0, got " + std::to_string(options.busy_timeout_ms));
+  }
+  if (options.fallback_poll_us <= 0) {
+    throw Error(Errc::invalid, "fallback_poll_us must be > 0, got " + std::to_string(options.fallback_poll_us));
   }
   const bool memory = path == ":memory:";
   std::unique_ptr<SqliteStore> store(new SqliteStore(path, memory, options));
@@ -190,7 +193,7 @@ OplogEntry SqliteStore::read_entry(WorkerRef worker, std::uint64_t idx) {
   auto q = db_->cached("SELECT kind, entry FROM oplog WHERE key = ?1");
   q->bind(1, promise_key(worker, idx));
   if (idx == 0 || idx > kMaxIndex || !q->step()) {
-    throw Error(Errc::not_found, "no oplog entry " + std::to_string(idx));
+    throw Error(Errc::no_entry, "no oplog entry " + std::to_string(idx));
   }
   return decode_entry(q->blob(1), q->bytes(1), static_cast<int>(q->int64(0)), idx);
 }
@@ -318,6 +321,30 @@ Bytes SqliteStore::read_recorded_payload(std::int64_t key) {
   }
   if (big) out = read_blob(key, big);
   return out;
+}
+
+std::size_t SqliteStore::payload_length(std::int64_t key) {
+  auto q = db_->cached("SELECT length(payload) FROM oplog WHERE key = ?1 AND payload IS NOT NULL");
+  q->bind(1, key);
+  if (!q->step()) {
+    throw Error(Errc::corrupt, "the payload of promise row " + std::to_string(key) + " is missing");
+  }
+  return static_cast<std::size_t>(q->int64(0));
+}
+
+void SqliteStore::read_payload(std::int64_t key, std::size_t offset, std::uint8_t* dst, std::size_t n) {
+  if (n == 0) return;
+  // Incremental blob I/O straight into the caller's memory, in pieces an int can count.
+  sqlite3_blob* blob = nullptr;
+  int rc = sqlite3_blob_open(db_->raw(), "main", "oplog", "payload", key, 0, &blob);
+  constexpr std::size_t kChunk = 8 * 1024 * 1024;
+  for (std::size_t done = 0; done < n && rc == SQLITE_OK; done += kChunk) {
+    const auto piece = std::min(kChunk, n - done);
+    rc = sqlite3_blob_read(blob, dst + done, static_cast<int>(piece), static_cast<int>(offset + done));
+  }
+  const int close_rc = sqlite3_blob_close(blob);
+  if (rc == SQLITE_OK) rc = close_rc;
+  if (rc != SQLITE_OK) sql::throw_error(db_->raw(), rc, "reading a payload");
 }
 
 Bytes SqliteStore::read_blob(std::int64_t key, std::size_t len) {

@@ -70,6 +70,8 @@ class SqliteStore final : public Store {
   void set_completed(std::int64_t key, const std::uint8_t* data, std::size_t len) override;
   void set_deleted(std::int64_t key) override;
   Bytes read_recorded_payload(std::int64_t key) override;
+  std::size_t payload_length(std::int64_t key) override;
+  void read_payload(std::int64_t key, std::size_t offset, std::uint8_t* dst, std::size_t n) override;
   void note_changed(const PromiseId& id) override;
   std::uint64_t last_index(WorkerRef worker) override;
   std::uint64_t next_index(WorkerRef worker) override;

@@ -88,6 +88,7 @@ TEST_CASE("NULL pointer arguments give GP_EINVAL with a message, for every publi
   gp_worker_id_t wid_out{};
   gp_promise_id_t pid_out{};
   gp_uuid_t uuid_out{};
+  std::size_t size = 0;
   gp_host* host_out = nullptr;
   gp_worker* worker_out = nullptr;
   gp_promise* promise_out = nullptr;
@@ -130,6 +131,13 @@ TEST_CASE("NULL pointer arguments give GP_EINVAL with a message, for every publi
       {"gp_host_poll_promise out_ready", [&] { return gp_host_poll_promise(&bytes, nullptr, h, &pid); }},
       {"gp_host_poll_promise host", [&] { return gp_host_poll_promise(&bytes, &flag, nullptr, &pid); }},
       {"gp_host_poll_promise promise_id", [&] { return gp_host_poll_promise(&bytes, &flag, h, nullptr); }},
+      {"gp_host_read_payload out_len", [&] { return gp_host_read_payload(nullptr, &flag, h, &pid, nullptr, 0); }},
+      {"gp_host_read_payload out_ready", [&] { return gp_host_read_payload(&size, nullptr, h, &pid, nullptr, 0); }},
+      {"gp_host_read_payload host", [&] { return gp_host_read_payload(&size, &flag, nullptr, &pid, nullptr, 0); }},
+      {"gp_host_read_payload promise_id", [&] { return gp_host_read_payload(&size, &flag, h, nullptr, nullptr, 0); }},
+      {"gp_host_read_payload buf with cap", [&] { return gp_host_read_payload(&size, &flag, h, &pid, nullptr, 3); }},
+      {"gp_host_options_init opts", [&] { return gp_host_options_init(nullptr, GP_HOST_OPTIONS_VERSION); }},
+      {"gp_server_options_init opts", [&] { return gp_server_options_init(nullptr, GP_SERVER_OPTIONS_VERSION); }},
       {"gp_host_await_promise out", [&] { return gp_host_await_promise(nullptr, h, &pid, 0); }},
       {"gp_host_await_promise host", [&] { return gp_host_await_promise(&bytes, nullptr, &pid, 0); }},
       {"gp_host_await_promise promise_id", [&] { return gp_host_await_promise(&bytes, h, nullptr, 0); }},
@@ -265,6 +273,7 @@ TEST_CASE("malformed worker and promise ids give GP_EINVAL, for every function t
 
   char buf[GP_PROMISE_ID_TEXT_SIZE];
   int flag = 0;
+  std::size_t size = 0;
   gp_bytes_t bytes{nullptr, 0};
   std::uint64_t n = 0;
   gp_oplog_entry_t entry{};
@@ -277,6 +286,7 @@ TEST_CASE("malformed worker and promise ids give GP_EINVAL, for every function t
       {"gp_promise_id_format", [&] { return gp_promise_id_format(buf, sizeof buf, &pid); }},
       {"gp_host_complete_promise", [&] { return gp_host_complete_promise(&flag, h, &pid, nullptr, 0); }},
       {"gp_host_poll_promise", [&] { return gp_host_poll_promise(&bytes, &flag, h, &pid); }},
+      {"gp_host_read_payload", [&] { return gp_host_read_payload(&size, &flag, h, &pid, nullptr, 0); }},
       {"gp_host_await_promise", [&] { return gp_host_await_promise(&bytes, h, &pid, 0); }},
       {"gp_host_delete_promise", [&] { return gp_host_delete_promise(h, &pid); }},
       {"gp_host_get_promise", [&] { return gp_host_get_promise(&promise_out, h, &pid); }},

@@ -39,6 +39,8 @@ TEST_CASE("status codes keep their pinned values", "[errors]") {
   STATIC_REQUIRE(GP_ENONDETERMINISM == -11);
   STATIC_REQUIRE(GP_EWORKERNOTFOUND == -12);
   STATIC_REQUIRE(GP_ECONFLICT == -13);
+  STATIC_REQUIRE(GP_ELISTEN == -14);
+  STATIC_REQUIRE(GP_ENOENTRY == -15);
   STATIC_REQUIRE(GP_EINTERNAL == -99);
 }
 
@@ -58,6 +60,8 @@ TEST_CASE("gp_errstr names every status code", "[errors]") {
       {GP_ENONDETERMINISM, "GP_ENONDETERMINISM"},
       {GP_EWORKERNOTFOUND, "GP_EWORKERNOTFOUND"},
       {GP_ECONFLICT, "GP_ECONFLICT"},
+      {GP_ELISTEN, "GP_ELISTEN"},
+      {GP_ENOENTRY, "GP_ENOENTRY"},
       {GP_EINTERNAL, "GP_EINTERNAL"},
   };
   std::set<std::string> seen;
@@ -74,7 +78,7 @@ TEST_CASE("gp_errstr names every status code", "[errors]") {
 }
 
 TEST_CASE("gp_errstr of an unknown code says so", "[errors]") {
-  for (int code : {1, -14, -50, -98, -100, 12345, INT32_MIN, INT32_MAX}) {
+  for (int code : {1, -16, -50, -98, -100, 12345, INT32_MIN, INT32_MAX}) {
     CAPTURE(code);
     const char* text = gp_errstr(code);
     REQUIRE(text != nullptr);

@@ -295,14 +295,14 @@ TEST_CASE("a worker's calls go to its own oplog only", "[oplog]") {
   check_payload(e, "from b");
 }
 
-TEST_CASE("reading outside the oplog gives GP_ENOTFOUND", "[oplog]") {
+TEST_CASE("reading outside the oplog gives GP_ENOENTRY", "[oplog]") {
   Host h;
   Worker w(h, "short");
   w.create();
   gp_oplog_entry_t e{};
-  CHECK(gp_host_oplog_read(&e, h, &w.id, 0) == GP_ENOTFOUND);
-  CHECK(gp_host_oplog_read(&e, h, &w.id, 3) == GP_ENOTFOUND);
-  CHECK(gp_host_oplog_read(&e, h, &w.id, UINT64_MAX) == GP_ENOTFOUND);
+  CHECK(gp_host_oplog_read(&e, h, &w.id, 0) == GP_ENOENTRY);
+  CHECK(gp_host_oplog_read(&e, h, &w.id, 3) == GP_ENOENTRY);
+  CHECK(gp_host_oplog_read(&e, h, &w.id, UINT64_MAX) == GP_ENOENTRY);
 }
 
 TEST_CASE("oplog of an unknown worker gives GP_EWORKERNOTFOUND", "[oplog]") {

@@ -563,6 +563,59 @@ int big_cycle(char** a) {
   return 0;
 }
 
+// big-read DB WORKER LEN SEED HOW: create and complete a promise of LEN pattern bytes, free the
+// input, then take the payload into the caller's own buffer of LEN bytes: HOW "into" reads it
+// there directly (gp_host_read_payload), "copy" polls it (a library-allocated copy) and copies
+// it over.  Reports the RSS after opening and the peak RSS (VmHWM, reset after opening) in KiB.
+int big_read(char** a) {
+  gp_host* h = open_host(a[0], 0, 0, GP_SYNCHRONOUS_NORMAL);
+  gp_worker* w = nullptr;
+  const gp_worker_id_t wid = worker(a[1]);
+  if (gp_worker_open(&w, h, &wid) != GP_OK) die(std::string("gp_worker_open ") + gp_last_error_message());
+  gp_promise_id_t p{};
+  if (gp_worker_create_promise(&p, w) != GP_OK) die(std::string("create ") + gp_last_error_message());
+  const auto len = static_cast<std::size_t>(num(a[2]));
+  const auto seed = static_cast<std::uint64_t>(num(a[3]));
+  const bool into = std::string(a[4]) == "into";
+  const int fd = ::open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
+  const bool reset = fd >= 0 && ::write(fd, "5", 1) == 1;
+  if (fd >= 0) ::close(fd);
+  if (!reset) {
+    say("skip cannot reset the peak RSS through /proc/self/clear_refs");
+    return 0;
+  }
+  const long base = status_kib("VmRSS");
+  int done = -1;
+  int rc = GP_OK;
+  {
+    std::vector<std::uint8_t> data(len);
+    gpd::fill_pattern(data.data(), len, seed);
+    rc = gp_host_complete_promise(&done, h, &p, data.data(), len);
+  }
+  std::vector<std::uint8_t> mine(len);  // the caller's buffer, where the payload must end up
+  std::size_t got = 0;
+  int ready = 0;
+  if (rc == GP_OK && into) {
+    rc = gp_host_read_payload(&got, &ready, h, &p, mine.data(), mine.size());
+  } else if (rc == GP_OK) {
+    gp_bytes_t b{nullptr, 0};
+    rc = gp_host_poll_promise(&b, &ready, h, &p);
+    if (rc == GP_OK && b.len <= mine.size()) std::memcpy(mine.data(), b.data, b.len);
+    got = b.len;
+    gp_bytes_free(&b);
+  }
+  std::int64_t mismatch = -1;
+  if (rc == GP_OK) {
+    mismatch = got == len && ready == 1 ? gpd::pattern_mismatch(mine.data(), len, seed) : static_cast<std::int64_t>(got);
+  }
+  const long peak = status_kib("VmHWM");
+  say("result " + std::to_string(rc) + " " + std::to_string(done) + " " + std::to_string(mismatch) + " " +
+      std::to_string(base) + " " + std::to_string(peak) + " " + err_text(rc));
+  gp_worker_close(&w);
+  gp_host_close(&h);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -590,5 +643,6 @@ int main(int argc, char** argv) {
   if (mode == "open-race") { need(4); return open_race(a); }
   if (mode == "big-await") { need(6); return big_await(a); }
   if (mode == "big-cycle") { need(4); return big_cycle(a); }
+  if (mode == "big-read") { need(5); return big_read(a); }
   die("unknown mode " + mode);
 }

@@ -729,14 +729,14 @@ TEST_CASE("gp_server_start rejects bad arguments and options with GP_EINVAL", "[
   gp_host_close(&host);
 }
 
-TEST_CASE("gp_server_start gives GP_EIO when the port is taken or the address is bad", "[http][capi]") {
+TEST_CASE("gp_server_start gives GP_ELISTEN when the port is taken or the address is bad", "[http][capi]") {
   Served s;
   gp_server* second = nullptr;
   gp_server_options_t opts = server_options();
   SECTION("port in use") { opts.port = s.port; }
   SECTION("not an address") { opts.address = "no-such-host.invalid"; }
   SECTION("address not on this machine") { opts.address = "192.0.2.1"; }
-  CHECK(gp_server_start(&second, s.host, &opts) == GP_EIO);
+  CHECK(gp_server_start(&second, s.host, &opts) == GP_ELISTEN);
   CHECK(second == nullptr);
   CHECK(std::string(gp_last_error_message()).find("cannot listen on") != std::string::npos);
   // The first server is unaffected.

@@ -25,9 +25,9 @@ from golem_promise import (
     ComponentId,
     Host,
     InvalidId,
+    ListenError,
     PromiseId,
     Server,
-    StorageError,
     Worker,
     WorkerNotFound,
 )
@@ -252,6 +252,19 @@ def test_body_over_the_limit_is_413_and_changes_nothing() -> None:
         assert r.json() == {"error": "request body exceeds the limit of 100 bytes"}
         assert host.poll_promise(pid) is None
         assert complete(server.url, pid, b"y").json() is True
+
+
+def test_the_default_body_limit_admits_a_16_mib_payload_of_any_bytes() -> None:
+    # The header's promise (GP_SERVER_DEFAULT_MAX_BODY): 16 MiB of 0xff, the widest bytes in a
+    # compact JSON array ("255," each), fit the default limit with the rest of the body.
+    data = b"\xff" * (16 * 1024 * 1024)
+    with Host(":memory:") as host, host.serve() as server:
+        pid = host.worker(COMPONENT, "widest").create_promise()
+        body = json.dumps({"oplogIdx": pid.oplog_idx, "data": list(data)}, separators=(",", ":"))
+        assert len(body) > 4 * len(data)  # more than 64 MiB: the old default refused it
+        r = request("POST", f"{server.url}{worker_path(pid.worker_id)}/complete", body, {"Content-Type": "application/json"})
+        assert r.status == 200 and r.json() is True
+        assert host.poll_promise(pid) == data
 
 
 def _raw(port: int, head: str, body: bytes = b"") -> "tuple[int, object]":
@@ -509,7 +522,7 @@ def test_request_and_idle_timeouts_reach_the_server() -> None:
 
 def test_port_in_use_is_a_storage_error_naming_the_address() -> None:
     with Host(":memory:") as host, host.serve() as first:
-        with pytest.raises(StorageError, match=f"cannot listen on 127.0.0.1:{first.port}"):
+        with pytest.raises(ListenError, match=f"cannot listen on 127.0.0.1:{first.port}"):
             host.serve(port=first.port)
 
 
