@@ -2,6 +2,8 @@
 # Install test: `cmake --install` the build into a temporary prefix, then build and run
 #  1. examples/consumer, a CMake project using find_package(golem_promise) and pkg-config;
 #  2. a C program compiled by hand with `pkg-config --cflags --libs golem_promise`;
+#  3. the same two against the static library (golem_promise::golem_promise_static, and
+#     `pkg-config --static --libs`), which must not need libgolem_promise.so;
 # and check that the installed library exports every function of the header and nothing else,
 # and needs no HTTP, TLS or compression library at run time (ldd).
 #
@@ -75,10 +77,33 @@ libs=$("$PKG_CONFIG" --libs golem_promise) || fail "pkg-config --libs"
   "$source_dir/examples/consumer/consumer.c" -o "$work/consumer_pkgconfig" $libs \
   || fail "compiling with pkg-config flags ($cflags $libs)"
 
+step "checking the installed static library $libdir/libgolem_promise.a"
+archive=$libdir/libgolem_promise.a
+[ -f "$archive" ] || fail "no installed libgolem_promise.a"
+in_archive=$(nm --defined-only "$archive" 2>/dev/null | awk '$2 == "T" {print $3}' | grep -E '^gp_' | sort -u)
+missing=$(comm -23 <(echo "$declared") <(echo "$in_archive"))
+[ -z "$missing" ] || fail "declared in the header but not in the archive: $(echo $missing)"
+
+step "linking a C program statically with pkg-config --static --libs golem_promise"
+# -l:libgolem_promise.a takes the archive where -lgolem_promise would take the .so; the rest of
+# the line (Requires.private and Libs.private) must be all the archive needs.
+static_libs=$("$PKG_CONFIG" --static --libs golem_promise) || fail "pkg-config --static --libs"
+static_libs=${static_libs//-lgolem_promise/-l:libgolem_promise.a}
+# shellcheck disable=SC2086
+"$CC" -std=c99 -Wall -Wextra -Werror $GP_EXTRA_FLAGS $cflags \
+  "$source_dir/examples/consumer/consumer.c" -o "$work/consumer_static_pkgconfig" $static_libs \
+  || fail "linking statically with pkg-config flags ($cflags $static_libs)"
+
+for exe in "$work/consumer-build/gp_consumer_static" "$work/consumer_static_pkgconfig"; do
+  [ -x "$exe" ] || fail "missing $exe"
+  if ldd "$exe" | grep -q golem_promise; then fail "$exe links libgolem_promise.so: $(ldd "$exe")"; fi
+done
+
 # The installed copy is what runs: the build tree's library is not on any path.
 export LD_LIBRARY_PATH=$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 for exe in "$work/consumer-build/gp_consumer" "$work/consumer-build/gp_consumer_pkgconfig" \
-           "$work/consumer_pkgconfig"; do
+           "$work/consumer_pkgconfig" "$work/consumer-build/gp_consumer_static" \
+           "$work/consumer_static_pkgconfig"; do
   [ -x "$exe" ] || fail "missing $exe"
   step "running $exe"
   out=$("$exe") || fail "$exe exited with $?: $out"
