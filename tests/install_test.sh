@@ -39,6 +39,26 @@ pc=$(find "$prefix" -name golem_promise.pc | head -n1)
 [ -n "$pc" ] || fail "no installed golem_promise.pc under $prefix"
 [ -n "$(find "$prefix" -name golem_promiseConfig.cmake)" ] || fail "no golem_promiseConfig.cmake"
 
+step "checking the installed package files"
+# Plain absolute paths in the .pc file (it is written at install time), the static library's
+# needs listed for pkg-config --static, and the include directory exported once per target.
+grep -q '/\.\./' "$pc" && fail "$pc has relative paths: $(grep -n '\.\.' "$pc")"
+grep -q "^prefix=$prefix\$" "$pc" || fail "$pc does not name the prefix $prefix: $(head -3 "$pc")"
+grep -q '^Requires.private: .*sqlite3' "$pc" || fail "$pc has no Requires.private for the static library"
+grep -q '^Libs.private: .*-lstdc++' "$pc" || fail "$pc has no Libs.private for the static library"
+targets=$(find "$prefix" -name golem_promiseTargets.cmake | head -n1)
+if grep 'INTERFACE_INCLUDE_DIRECTORIES' "$targets" | grep -q ';'; then
+  fail "a target lists more than one include directory: $(grep INTERFACE_INCLUDE_DIRECTORIES "$targets")"
+fi
+
+step "configuring the library alone (as the README does) prints no CMake warning"
+"$CMAKE" -S "$source_dir" -B "$work/lib-configure" -DCMAKE_BUILD_TYPE=Release \
+  -DGP_BUILD_TESTS=OFF -DGP_BUILD_EXAMPLES=OFF -DGP_BUILD_BENCH=OFF >"$work/lib-configure.log" 2>&1 || {
+  cat "$work/lib-configure.log" >&2; fail "configuring the library alone"; }
+if grep -q "CMake Warning" "$work/lib-configure.log"; then
+  cat "$work/lib-configure.log" >&2; fail "configuring prints a warning"
+fi
+
 step "checking the exported symbols of $lib"
 # Every GP_API function of the header is exported ...
 declared=$(grep -oE 'GP_API[^;]*\b(gp_[a-z0-9_]+)\(' "$header" | grep -oE 'gp_[a-z0-9_]+\($' | tr -d '(' | sort -u)
