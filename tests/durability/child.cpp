@@ -521,98 +521,98 @@ long status_kib(const char* key) {
   return v;
 }
 
+// What big-cycle and big-read share: a worker's promise on a NORMAL host, LEN and SEED of the
+// pattern, and the RSS once the peak is reset (VmHWM).  completed() completes the promise from
+// a buffer of the pattern (freed before it returns); report() says the result line.
+struct Big {
+  gp_host* h = nullptr;
+  gp_worker* w = nullptr;
+  gp_promise_id_t p{};
+  std::size_t len = 0;
+  std::uint64_t seed = 0;
+  long base = 0;
+
+  // False (after saying "skip ...") if the peak RSS cannot be reset.
+  bool open(char** a) {
+    h = open_host(a[0], 0, 0, GP_SYNCHRONOUS_NORMAL);
+    const gp_worker_id_t wid = worker(a[1]);
+    if (gp_worker_open(&w, h, &wid) != GP_OK) die(std::string("gp_worker_open ") + gp_last_error_message());
+    if (gp_worker_create_promise(&p, w) != GP_OK) die(std::string("create ") + gp_last_error_message());
+    len = static_cast<std::size_t>(num(a[2]));
+    seed = static_cast<std::uint64_t>(num(a[3]));
+    const int fd = ::open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
+    const bool reset = fd >= 0 && ::write(fd, "5", 1) == 1;
+    if (fd >= 0) ::close(fd);
+    if (!reset) {
+      say("skip cannot reset the peak RSS through /proc/self/clear_refs");
+      return false;
+    }
+    base = status_kib("VmRSS");
+    return true;
+  }
+  int complete(int& done) {
+    std::vector<std::uint8_t> data(len);
+    gpd::fill_pattern(data.data(), len, seed);
+    return gp_host_complete_promise(&done, h, &p, data.data(), len);
+  }
+  void report(int rc, int done, std::int64_t mismatch) {
+    const long peak = status_kib("VmHWM");
+    say("result " + std::to_string(rc) + " " + std::to_string(done) + " " + std::to_string(mismatch) + " " +
+        std::to_string(base) + " " + std::to_string(peak) + " " + err_text(rc));
+  }
+  ~Big() {
+    gp_worker_close(&w);
+    gp_host_close(&h);
+  }
+};
+
 // big-cycle DB WORKER LEN SEED: in this one process, create a promise, complete it from a
 // buffer of LEN pattern bytes, free the buffer, await the payload and check it.  Reports the
 // RSS after opening the host and the peak RSS (VmHWM, reset after opening) in KiB.
 int big_cycle(char** a) {
-  gp_host* h = open_host(a[0], 0, 0, GP_SYNCHRONOUS_NORMAL);
-  gp_worker* w = nullptr;
-  const gp_worker_id_t wid = worker(a[1]);
-  if (gp_worker_open(&w, h, &wid) != GP_OK) die(std::string("gp_worker_open ") + gp_last_error_message());
-  gp_promise_id_t p{};
-  if (gp_worker_create_promise(&p, w) != GP_OK) die(std::string("create ") + gp_last_error_message());
-  const auto len = static_cast<std::size_t>(num(a[2]));
-  const auto seed = static_cast<std::uint64_t>(num(a[3]));
-  const int fd = ::open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
-  const bool reset = fd >= 0 && ::write(fd, "5", 1) == 1;
-  if (fd >= 0) ::close(fd);
-  if (!reset) {
-    say("skip cannot reset the peak RSS through /proc/self/clear_refs");
-    return 0;
-  }
-  const long base = status_kib("VmRSS");
+  Big big;
+  if (!big.open(a)) return 0;
   int done = -1;
-  int rc = GP_OK;
-  {
-    std::vector<std::uint8_t> data(len);
-    gpd::fill_pattern(data.data(), len, seed);
-    rc = gp_host_complete_promise(&done, h, &p, data.data(), len);
-  }
+  int rc = big.complete(done);
   gp_bytes_t b{nullptr, 0};
-  if (rc == GP_OK) rc = gp_worker_await_promise(&b, w, &p, 0);
+  if (rc == GP_OK) rc = gp_worker_await_promise(&b, big.w, &big.p, 0);
   std::int64_t mismatch = -1;
   if (rc == GP_OK) {
-    mismatch = b.len == len ? gpd::pattern_mismatch(b.data, b.len, seed) : static_cast<std::int64_t>(b.len);
+    mismatch = b.len == big.len ? gpd::pattern_mismatch(b.data, b.len, big.seed) : static_cast<std::int64_t>(b.len);
   }
-  const long peak = status_kib("VmHWM");
-  say("result " + std::to_string(rc) + " " + std::to_string(done) + " " + std::to_string(mismatch) + " " +
-      std::to_string(base) + " " + std::to_string(peak) + " " + err_text(rc));
+  big.report(rc, done, mismatch);
   gp_bytes_free(&b);
-  gp_worker_close(&w);
-  gp_host_close(&h);
   return 0;
 }
 
 // big-read DB WORKER LEN SEED HOW: create and complete a promise of LEN pattern bytes, free the
 // input, then take the payload into the caller's own buffer of LEN bytes: HOW "into" reads it
 // there directly (gp_host_read_payload), "copy" polls it (a library-allocated copy) and copies
-// it over.  Reports the RSS after opening and the peak RSS (VmHWM, reset after opening) in KiB.
+// it over.  Reports as big-cycle.
 int big_read(char** a) {
-  gp_host* h = open_host(a[0], 0, 0, GP_SYNCHRONOUS_NORMAL);
-  gp_worker* w = nullptr;
-  const gp_worker_id_t wid = worker(a[1]);
-  if (gp_worker_open(&w, h, &wid) != GP_OK) die(std::string("gp_worker_open ") + gp_last_error_message());
-  gp_promise_id_t p{};
-  if (gp_worker_create_promise(&p, w) != GP_OK) die(std::string("create ") + gp_last_error_message());
-  const auto len = static_cast<std::size_t>(num(a[2]));
-  const auto seed = static_cast<std::uint64_t>(num(a[3]));
+  Big big;
+  if (!big.open(a)) return 0;
   const bool into = std::string(a[4]) == "into";
-  const int fd = ::open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
-  const bool reset = fd >= 0 && ::write(fd, "5", 1) == 1;
-  if (fd >= 0) ::close(fd);
-  if (!reset) {
-    say("skip cannot reset the peak RSS through /proc/self/clear_refs");
-    return 0;
-  }
-  const long base = status_kib("VmRSS");
   int done = -1;
-  int rc = GP_OK;
-  {
-    std::vector<std::uint8_t> data(len);
-    gpd::fill_pattern(data.data(), len, seed);
-    rc = gp_host_complete_promise(&done, h, &p, data.data(), len);
-  }
-  std::vector<std::uint8_t> mine(len);  // the caller's buffer, where the payload must end up
+  int rc = big.complete(done);
+  std::vector<std::uint8_t> mine(big.len);  // the caller's buffer, where the payload must end up
   std::size_t got = 0;
   int ready = 0;
   if (rc == GP_OK && into) {
-    rc = gp_host_read_payload(&got, &ready, h, &p, mine.data(), mine.size());
+    rc = gp_host_read_payload(&got, &ready, big.h, &big.p, mine.data(), mine.size());
   } else if (rc == GP_OK) {
     gp_bytes_t b{nullptr, 0};
-    rc = gp_host_poll_promise(&b, &ready, h, &p);
+    rc = gp_host_poll_promise(&b, &ready, big.h, &big.p);
     if (rc == GP_OK && b.len <= mine.size()) std::memcpy(mine.data(), b.data, b.len);
     got = b.len;
     gp_bytes_free(&b);
   }
   std::int64_t mismatch = -1;
   if (rc == GP_OK) {
-    mismatch = got == len && ready == 1 ? gpd::pattern_mismatch(mine.data(), len, seed) : static_cast<std::int64_t>(got);
+    mismatch = got == big.len && ready == 1 ? gpd::pattern_mismatch(mine.data(), big.len, big.seed)
+                                            : static_cast<std::int64_t>(got);
   }
-  const long peak = status_kib("VmHWM");
-  say("result " + std::to_string(rc) + " " + std::to_string(done) + " " + std::to_string(mismatch) + " " +
-      std::to_string(base) + " " + std::to_string(peak) + " " + err_text(rc));
-  gp_worker_close(&w);
-  gp_host_close(&h);
+  big.report(rc, done, mismatch);
   return 0;
 }
 

@@ -3,6 +3,7 @@
 // against the pattern the completer wrote.
 #include <cstdio>
 #include <vector>
+#include <string>
 
 #include "harness.hpp"
 
@@ -68,6 +69,26 @@ TEST_CASE("a 512 MiB payload completed in one process is awaited byte-identical 
   payload_crosses_processes(std::size_t{512} << 20, 0x512512);
 }
 
+namespace {
+// Runs a big-cycle or big-read child and checks its result line: the call succeeded, completed
+// the promise, and the bytes that came back are the pattern.  Returns the peak RSS above the
+// RSS after opening, in MiB (SKIPs if the child cannot measure it).
+double big_child_peak_mib(const std::vector<std::string>& args, double* base_mib = nullptr) {
+  Child c(args);
+  const auto line = c.line();
+  c.require_clean_exit();
+  const auto r = Child::words(line);
+  if (r.at(0) == "skip") SKIP(line);
+  REQUIRE(r.at(0) == "result");
+  CAPTURE(line);
+  CHECK(r.at(1) == "0");
+  CHECK(r.at(2) == "1");
+  CHECK(r.at(3) == "-1");  // the bytes that came back are the completed ones
+  if (base_mib) *base_mib = static_cast<double>(to_i64(r.at(4))) / 1024;
+  return static_cast<double>(to_i64(r.at(5)) - to_i64(r.at(4))) / 1024;
+}
+}  // namespace
+
 // Issue 25: a payload received into the caller's own memory costs no library-allocated copy.
 // The same 256 MiB payload, wanted in a buffer of the caller's, taken by gp_host_read_payload
 // and by poll + memcpy (the only way before), each in a fresh child: the first peaks at about the
@@ -82,17 +103,7 @@ TEST_CASE("reading a 256 MiB payload into the caller's buffer saves the library'
   double above[2] = {0, 0};
   const char* how[2] = {"into", "copy"};
   for (int i = 0; i < 2; ++i) {
-    Child c({"big-read", dir.file(std::string(how[i]) + ".db"), "reader", std::to_string(kLen), "252525", how[i]});
-    const auto line = c.line();
-    c.require_clean_exit();
-    const auto r = Child::words(line);
-    if (r.at(0) == "skip") SKIP(line);
-    REQUIRE(r.at(0) == "result");
-    CAPTURE(line);
-    CHECK(r.at(1) == "0");
-    CHECK(r.at(2) == "1");
-    CHECK(r.at(3) == "-1");  // the caller's buffer holds the completed bytes
-    above[i] = static_cast<double>(to_i64(r.at(5)) - to_i64(r.at(4))) / 1024;
+    above[i] = big_child_peak_mib({"big-read", dir.file(std::string(how[i]) + ".db"), "reader", std::to_string(kLen), "252525", how[i]});
   }
   std::printf("[durability] 256 MiB into the caller's buffer: peak RSS +%.1f MiB read into it, +%.1f MiB polled and copied\n",
               above[0], above[1]);
@@ -108,19 +119,9 @@ TEST_CASE("a 256 MiB complete and await in one process peak under the payload pl
           "[.][durability][huge]") {
   constexpr std::size_t kLen = std::size_t{256} << 20;
   TempDir dir;
-  Child c({"big-cycle", dir.file("peak.db"), "peak", std::to_string(kLen), "256256"});
-  const auto line = c.line();
-  c.require_clean_exit();
-  const auto r = Child::words(line);
-  if (r.at(0) == "skip") SKIP(line);
-  REQUIRE(r.at(0) == "result");
-  CAPTURE(line);
-  CHECK(r.at(1) == "0");
-  CHECK(r.at(2) == "1");
-  CHECK(r.at(3) == "-1");  // the awaited bytes are the completed ones
-  const double base_mib = static_cast<double>(to_i64(r.at(4))) / 1024;
-  const double peak_mib = static_cast<double>(to_i64(r.at(5))) / 1024;
-  std::printf("[durability] 256 MiB complete + await: peak RSS %.1f MiB above the %.1f MiB after opening\n",
-              peak_mib - base_mib, base_mib);
-  CHECK(peak_mib - base_mib < 256.0 + 32.0);
+  double base_mib = 0;
+  const double above = big_child_peak_mib({"big-cycle", dir.file("peak.db"), "peak", std::to_string(kLen), "256256"}, &base_mib);
+  std::printf("[durability] 256 MiB complete + await: peak RSS %.1f MiB above the %.1f MiB after opening\n", above,
+              base_mib);
+  CHECK(above < 256.0 + 32.0);
 }
