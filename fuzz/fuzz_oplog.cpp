@@ -26,8 +26,9 @@ void broken(const char* what) {
   std::abort();
 }
 
-// GP_EINTERNAL (-99) is a bug in golem-promise, so it is not among them.
-bool is_gp_code(int rc) { return rc <= 0 && rc >= GP_ECONFLICT; }
+// GP_OK down to the last pinned code, GP_ENOENTRY (-15); GP_EINTERNAL (-99) is a bug in
+// golem-promise, so it is not among them.
+bool is_gp_code(int rc) { return rc <= 0 && rc >= GP_ENOENTRY; }
 
 std::string db_path() {
   static const std::string path = "/dev/shm/gp-fuzz-oplog-" + std::to_string(::getpid()) + ".db";
