@@ -348,14 +348,9 @@ void SqliteStore::read_payload(std::int64_t key, std::size_t offset, std::uint8_
 }
 
 Bytes SqliteStore::read_blob(std::int64_t key, std::size_t len) {
-  // Straight from the database pages into the caller's buffer: no full-size intermediate copy.
+  // Straight from the database pages into the buffer returned: no full-size intermediate copy.
   auto out = allocate_bytes(len);
-  sqlite3_blob* blob = nullptr;
-  int rc = sqlite3_blob_open(db_->raw(), "main", "oplog", "payload", key, 0, &blob);
-  if (rc == SQLITE_OK) rc = sqlite3_blob_read(blob, out.data.get(), static_cast<int>(len), 0);
-  const int close_rc = sqlite3_blob_close(blob);
-  if (rc == SQLITE_OK) rc = close_rc;
-  if (rc != SQLITE_OK) sql::throw_error(db_->raw(), rc, "reading a payload");
+  read_payload(key, 0, out.data.get(), len);
   return out;
 }
 

@@ -1,14 +1,17 @@
-"""Shared fixtures: in-memory hosts, workers, and an 'actor' that is either level of the API."""
+"""Shared fixtures: in-memory hosts, workers, an 'actor' that is either level of the API, and the test components."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Iterator, Optional, Union
 
 import pytest
 
 from golem_promise import ComponentId, Host, PromiseId, Worker
+
+from component_builds import build
 
 COMPONENT = ComponentId.from_uuid(uuid.UUID("a1a2a3a4-b1b2-c1c2-d1d2-d3d4d5d6d7d8"))
 
@@ -56,3 +59,14 @@ def actor(request: pytest.FixtureRequest, host: Host, worker: Worker) -> Actor:
         target.await_promise,
         target.delete_promise,
     )
+
+
+# The test components, built by componentize-py once per session (cached on disk by source hash).
+@pytest.fixture(scope="session")
+def approval_wasm() -> Path:
+    return build("approval")
+
+
+@pytest.fixture(scope="session")
+def probe_wasm() -> Path:
+    return build("probe")

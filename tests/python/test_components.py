@@ -31,16 +31,6 @@ from golem_promise.components import (
 from golem_promise.components.testing import ComponentRunner
 from http_client import complete
 
-@pytest.fixture(scope="module")
-def approval_wasm() -> Path:
-    return build("approval")
-
-
-@pytest.fixture(scope="module")
-def probe_wasm() -> Path:
-    return build("probe")
-
-
 @pytest.fixture
 def host(tmp_path: Path) -> Iterator[Host]:
     with Host(str(tmp_path / "components.db")) as h:

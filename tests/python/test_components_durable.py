@@ -20,22 +20,12 @@ from typing import Any, Dict, List, Optional
 
 import pytest
 
-from component_builds import CACHE_DIR, OPLOG_INDEX_WAT, build
+from component_builds import CACHE_DIR, OPLOG_INDEX_WAT
 from golem_promise import Host, NonDeterminismError, PromiseId, WorkerId
 from golem_promise.cli import EXIT_BUSY, EXIT_NONDETERMINISM
 from golem_promise.components import WorkerBusy, load_component, recorded_invocations
 
 WORKER = "d0d0d0d0-0000-4000-8000-000000000023/durable"
-
-
-@pytest.fixture(scope="module")
-def approval_wasm() -> Path:
-    return build("approval")
-
-
-@pytest.fixture(scope="module")
-def probe_wasm() -> Path:
-    return build("probe")
 
 
 def _exe() -> str:

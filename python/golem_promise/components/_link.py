@@ -201,12 +201,16 @@ class Linked:
     def durable(self, function: str, live: Callable[[], _T], encode: Callable[[_T], bytes], decode: Callable[[bytes], _T]) -> _T:
         """A host call whose answer varies: answered from the oplog while the worker replays,
         else computed and recorded (Golem's ImportedFunctionInvoked)."""
+        return self.durable_replayed(function, live, encode, decode)[0]
+
+    def durable_replayed(self, function: str, live: Callable[[], _T], encode: Callable[[_T], bytes], decode: Callable[[bytes], _T]) -> Tuple[_T, bool]:
+        """:meth:`durable`, and whether the answer came from the oplog (True) or was live."""
         recorded = self.worker._replay_call(_IMPORTED, function, b"")
         if recorded is not None:
-            return decode(recorded[1])
+            return decode(recorded[1]), True
         value = live()
         self.worker._record_call(_IMPORTED, function, encode(value))
-        return value
+        return value, False
 
     def output(self, stream: str, data: bytes) -> bool:
         """The component wrote ``data`` on ``stream``: True if it is to be written out (live,
@@ -478,10 +482,8 @@ def _timer(linked: Linked, name: str, subscribe: Callable[[Any, int], Any]) -> C
     def duration(store: Any, nanoseconds: int) -> Any:
         # Live: the clock reading it starts from is recorded, as Golem does.  Replay: the
         # reading is taken from the oplog, and the timer is already due.
-        if worker._replay_call(_IMPORTED, "monotonic_clock::now", b"") is not None:
-            return subscribe(store, 0)
-        worker._record_call(_IMPORTED, "monotonic_clock::now", _U64.pack(time.monotonic_ns()))
-        return subscribe(store, nanoseconds)
+        _start, replayed = linked.durable_replayed("monotonic_clock::now", time.monotonic_ns, _U64.pack, lambda b: _U64.unpack(b)[0])
+        return subscribe(store, 0 if replayed else nanoseconds)
 
     def instant(store: Any, when: int) -> Any:
         # `when` is on the clock the component reads (ours: time.monotonic_ns, recorded), not
